@@ -1,0 +1,469 @@
+package muxproto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Mux runs the mini-protocols of one connection after the handshake.
+//
+// Exactly two goroutines touch the connection: the demuxer, the only
+// reader, and the egress writer, the only writer. The demuxer never waits
+// for a consumer: each mini-protocol's ingress is bounded in bytes and an
+// overrun ends the connection. The first error ends the Mux; Wait returns it.
+type Mux struct {
+	conn  net.Conn
+	own   Direction // the direction bit of everything we send
+	cfg   Config
+	log   *slog.Logger
+	start time.Time
+
+	chans map[ProtocolNum]*Channel // fixed at New
+	order []*Channel               // egress round-robin order
+
+	mu   sync.Mutex    // guards the egress queues of all channels and rr
+	rr   int           // next channel the writer serves first
+	wake chan struct{} // cap 1: the writer has work
+
+	done     chan struct{} // closed when the Mux has failed or been closed
+	failOnce sync.Once
+	err      error // the first error; written before done is closed
+	wg       sync.WaitGroup
+
+	sdusIn, sdusOut, bytesIn, bytesOut atomic.Uint64
+}
+
+// Stats are cumulative counters of one Mux.
+type Stats struct {
+	SDUsIn, SDUsOut   uint64
+	BytesIn, BytesOut uint64 // payload bytes
+}
+
+// New starts a Mux over conn for the given mini-protocols. own is the
+// direction bit of this side: FromInitiator for the side that connected.
+// Incoming SDUs must carry the other direction. The Mux owns conn from now
+// on and closes it when it ends.
+func New(conn net.Conn, own Direction, protos []ProtocolNum, cfg Config, log *slog.Logger) (*Mux, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("mux config: %w", err)
+	}
+	m := &Mux{
+		conn:  conn,
+		own:   own,
+		cfg:   cfg,
+		log:   log,
+		start: time.Now(),
+		chans: make(map[ProtocolNum]*Channel, len(protos)),
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+	}
+	for _, p := range protos {
+		if _, dup := m.chans[p]; dup || p > 0x7fff {
+			return nil, fmt.Errorf("mux: protocol %d registered twice or out of range", p)
+		}
+		c := &Channel{
+			m:     m,
+			proto: p,
+			ready: make(chan struct{}, 1),
+			space: make(chan struct{}, 1),
+			fr:    framer{maxDepth: cfg.MaxNesting},
+		}
+		m.chans[p] = c
+		m.order = append(m.order, c)
+	}
+	m.wg.Add(2)
+	go m.demux()
+	go m.egress()
+	return m, nil
+}
+
+// Channel returns the channel of a registered mini-protocol, or nil.
+func (m *Mux) Channel(p ProtocolNum) *Channel { return m.chans[p] }
+
+// Done is closed when the Mux has ended.
+func (m *Mux) Done() <-chan struct{} { return m.done }
+
+// Err returns the error that ended the Mux, or nil while it runs.
+func (m *Mux) Err() error {
+	select {
+	case <-m.done:
+		return m.err
+	default:
+		return nil
+	}
+}
+
+// Wait blocks until both goroutines have exited and returns the first error.
+func (m *Mux) Wait() error {
+	<-m.done
+	m.wg.Wait()
+	return m.err
+}
+
+// Close ends the Mux (if it is still running) with ErrMuxClosed, closes the
+// connection and waits for the goroutines. It is safe to call repeatedly.
+func (m *Mux) Close() error {
+	m.fail(ErrMuxClosed)
+	m.wg.Wait()
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (m *Mux) Stats() Stats {
+	return Stats{
+		SDUsIn: m.sdusIn.Load(), SDUsOut: m.sdusOut.Load(),
+		BytesIn: m.bytesIn.Load(), BytesOut: m.bytesOut.Load(),
+	}
+}
+
+// fail records the first error, wakes every waiter and closes the conn.
+func (m *Mux) fail(err error) {
+	m.failOnce.Do(func() {
+		m.err = err
+		close(m.done)
+		if cerr := m.conn.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+			m.log.Debug("close connection", "err", cerr)
+		}
+	})
+}
+
+func (m *Mux) timestamp() uint32 {
+	return uint32(time.Since(m.start).Microseconds())
+}
+
+// demux is the only reader of the connection.
+func (m *Mux) demux() {
+	defer m.wg.Done()
+	var hb [HeaderSize]byte
+	for {
+		h, err := m.readHeader(&hb)
+		if err != nil {
+			m.fail(err)
+			return
+		}
+		c, err := m.route(h)
+		if err != nil {
+			m.fail(err)
+			return
+		}
+		if err := c.receive(m, int(h.Length)); err != nil {
+			m.fail(err)
+			return
+		}
+		m.sdusIn.Add(1)
+		m.bytesIn.Add(uint64(h.Length))
+	}
+}
+
+// readHeader waits without a deadline for the first byte of the next SDU,
+// then gives the rest of the SDU SDUTimeout to arrive (cleared in receive).
+func (m *Mux) readHeader(hb *[HeaderSize]byte) (Header, error) {
+	n, err := m.conn.Read(hb[:])
+	for n == 0 && err == nil {
+		n, err = m.conn.Read(hb[:])
+	}
+	if err != nil {
+		return Header{}, m.readErr(err, n > 0)
+	}
+	if err := m.conn.SetReadDeadline(time.Now().Add(m.cfg.SDUTimeout)); err != nil {
+		return Header{}, fmt.Errorf("set read deadline: %w", err)
+	}
+	if n < HeaderSize {
+		if _, err := io.ReadFull(m.conn, hb[n:]); err != nil {
+			return Header{}, m.readErr(err, true)
+		}
+	}
+	return DecodeHeader(hb)
+}
+
+func (m *Mux) readErr(err error, midSDU bool) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrSDUTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.ErrClosedPipe):
+		if midSDU {
+			return fmt.Errorf("%w in the middle of an SDU", ErrPeerClosed)
+		}
+		return ErrPeerClosed
+	}
+	return fmt.Errorf("read: %w", err)
+}
+
+func (m *Mux) route(h Header) (*Channel, error) {
+	c := m.chans[h.Proto]
+	if c == nil {
+		return nil, &ProtocolError{Proto: h.Proto, Dir: h.Dir, Err: ErrUnknownProtocol}
+	}
+	if h.Dir == m.own {
+		return nil, &ProtocolError{Proto: h.Proto, Dir: h.Dir, Err: ErrWrongDirection}
+	}
+	return c, nil
+}
+
+// egress is the only writer of the connection. It serves the channels
+// round robin, one SDU each per turn, so a long message on one protocol
+// cannot hold back the others, and writes up to egressBatch bytes of SDUs
+// per system call.
+func (m *Mux) egress() {
+	defer m.wg.Done()
+	const egressBatch = 64 << 10
+	buf := make([]byte, 0, egressBatch+HeaderSize+m.cfg.SDUSize)
+	for {
+		select {
+		case <-m.wake:
+		case <-m.done:
+			return
+		}
+		for {
+			buf = m.fillSDUs(buf[:0], egressBatch)
+			if len(buf) == 0 {
+				break
+			}
+			if _, err := m.conn.Write(buf); err != nil {
+				m.fail(m.writeErr(err))
+				return
+			}
+		}
+	}
+}
+
+func (m *Mux) writeErr(err error) error {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+		return fmt.Errorf("%w (write)", ErrPeerClosed)
+	}
+	return fmt.Errorf("write: %w", err)
+}
+
+// fillSDUs appends SDUs to buf until no channel has anything queued or buf
+// holds at least limit bytes.
+func (m *Mux) fillSDUs(buf []byte, limit int) []byte {
+	ts := m.timestamp()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for len(buf) < limit {
+		served := false
+		for i := range m.order {
+			c := m.order[(m.rr+i)%len(m.order)]
+			if c.outBytes == 0 {
+				continue
+			}
+			buf = c.takeSDU(buf, m.own, ts, m.cfg.SDUSize)
+			m.sdusOut.Add(1)
+			served = true
+			if len(buf) >= limit {
+				m.rr = (m.rr + i + 1) % len(m.order)
+				return buf
+			}
+		}
+		if !served {
+			break
+		}
+	}
+	return buf
+}
+
+// Channel is one mini-protocol's pair of byte streams on a Mux: messages we
+// send, and messages the peer sends us, framed as whole CBOR items.
+type Channel struct {
+	m     *Mux
+	proto ProtocolNum
+
+	// Ingress. partial and fr belong to the demux goroutine alone.
+	partial []byte
+	fr      framer
+	inMu    sync.Mutex // guards msgs, queued
+	msgs    [][]byte
+	queued  int           // bytes in msgs
+	ready   chan struct{} // cap 1: msgs became non-empty
+
+	// Egress, guarded by m.mu.
+	out      [][]byte
+	outOff   int // bytes of out[0] already sent
+	outBytes int
+	space    chan struct{} // cap 1: the writer drained some of out
+}
+
+// Done is closed when the channel's Mux has ended; Err then says why.
+func (c *Channel) Done() <-chan struct{} { return c.m.done }
+
+// Err returns the error that ended the channel's Mux, or nil while it runs.
+func (c *Channel) Err() error { return c.m.Err() }
+
+// Proto returns the channel's mini-protocol number.
+func (c *Channel) Proto() ProtocolNum { return c.proto }
+
+// receive reads one SDU payload of n bytes straight into the partial
+// message buffer and cuts off every message it completes.
+func (c *Channel) receive(m *Mux, n int) error {
+	if c.queuedBytes()+len(c.partial)+n > m.cfg.IngressLimit {
+		return c.protoErr(fmt.Errorf("%w: more than %d bytes buffered", ErrIngressOverrun, m.cfg.IngressLimit))
+	}
+	if cap(c.partial)-len(c.partial) < n {
+		grown := make([]byte, len(c.partial), max(len(c.partial)+n, 2*cap(c.partial)))
+		copy(grown, c.partial)
+		c.partial = grown
+	}
+	start := len(c.partial)
+	c.partial = c.partial[:start+n]
+	if _, err := io.ReadFull(m.conn, c.partial[start:]); err != nil {
+		return m.readErr(err, true)
+	}
+	if err := m.conn.SetReadDeadline(time.Time{}); err != nil {
+		return fmt.Errorf("clear read deadline: %w", err)
+	}
+	for len(c.partial) > 0 {
+		k, err := c.fr.scan(c.partial)
+		if err != nil {
+			return c.protoErr(err)
+		}
+		if k == 0 {
+			if len(c.partial) > m.cfg.MaxMessageSize {
+				return c.protoErr(fmt.Errorf("%w: over %d bytes", ErrMessageTooLarge, m.cfg.MaxMessageSize))
+			}
+			return nil
+		}
+		msg := c.partial[:k:k]
+		var rest []byte
+		if k < len(c.partial) {
+			rest = slices.Clone(c.partial[k:])
+		}
+		c.partial = rest
+		c.deliver(msg)
+	}
+	return nil
+}
+
+func (c *Channel) protoErr(err error) error {
+	return &ProtocolError{Proto: c.proto, Dir: 1 - c.m.own, Err: err}
+}
+
+func (c *Channel) queuedBytes() int {
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	return c.queued
+}
+
+func (c *Channel) deliver(msg []byte) {
+	c.inMu.Lock()
+	c.msgs = append(c.msgs, msg)
+	c.queued += len(msg)
+	c.inMu.Unlock()
+	select {
+	case c.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Channel) pop() ([]byte, bool) {
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	if len(c.msgs) == 0 {
+		return nil, false
+	}
+	msg := c.msgs[0]
+	c.msgs[0] = nil
+	c.msgs = c.msgs[1:]
+	if len(c.msgs) == 0 {
+		c.msgs = nil
+	}
+	c.queued -= len(msg)
+	return msg, true
+}
+
+// Recv returns the next complete message the peer sent on this channel.
+// The caller owns the returned bytes. Messages that arrived before the Mux
+// ended are still returned; after them Recv returns the Mux's error.
+func (c *Channel) Recv(ctx context.Context) ([]byte, error) {
+	for {
+		if msg, ok := c.pop(); ok {
+			return msg, nil
+		}
+		select {
+		case <-c.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.m.done:
+			if msg, ok := c.pop(); ok {
+				return msg, nil
+			}
+			return nil, c.m.err
+		}
+	}
+}
+
+// Send queues one encoded message for the peer. It waits only while more
+// than EgressLimit bytes are queued on this channel. The Mux keeps msg until
+// it is written: the caller must not change it afterwards.
+func (c *Channel) Send(ctx context.Context, msg []byte) error {
+	if len(msg) == 0 {
+		return errors.New("send: empty message")
+	}
+	m := c.m
+	for {
+		m.mu.Lock()
+		if err := m.Err(); err != nil {
+			m.mu.Unlock()
+			return err
+		}
+		if c.outBytes == 0 || c.outBytes+len(msg) <= m.cfg.EgressLimit {
+			c.out = append(c.out, msg)
+			c.outBytes += len(msg)
+			m.mu.Unlock()
+			select {
+			case m.wake <- struct{}{}:
+			default:
+			}
+			return nil
+		}
+		m.mu.Unlock()
+		select {
+		case <-c.space:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-m.done:
+			return m.err
+		}
+	}
+}
+
+// takeSDU appends one SDU of at most size payload bytes from the front of
+// the egress queue to buf. The caller holds m.mu and has checked outBytes.
+func (c *Channel) takeSDU(buf []byte, own Direction, ts uint32, size int) []byte {
+	start := len(buf)
+	buf = append(buf, make([]byte, HeaderSize)...)
+	for len(buf)-start-HeaderSize < size && len(c.out) > 0 {
+		room := size - (len(buf) - start - HeaderSize)
+		chunk := c.out[0][c.outOff:]
+		if len(chunk) > room {
+			chunk = chunk[:room]
+		}
+		buf = append(buf, chunk...)
+		c.outOff += len(chunk)
+		c.outBytes -= len(chunk)
+		if c.outOff == len(c.out[0]) {
+			c.out[0] = nil
+			c.out = c.out[1:]
+			c.outOff = 0
+		}
+	}
+	n := len(buf) - start - HeaderSize
+	Header{Timestamp: ts, Dir: own, Proto: c.proto, Length: uint16(n)}.Encode((*[HeaderSize]byte)(buf[start:]))
+	c.m.bytesOut.Add(uint64(n))
+	if c.outBytes < c.m.cfg.EgressLimit {
+		select {
+		case c.space <- struct{}{}:
+		default:
+		}
+	}
+	return buf
+}
