@@ -176,7 +176,7 @@ func (m *Mux) readHeader(hb *[HeaderSize]byte) (Header, error) {
 		return Header{}, m.readErr(err, n > 0)
 	}
 	if err := m.conn.SetReadDeadline(time.Now().Add(m.cfg.SDUTimeout)); err != nil {
-		return Header{}, fmt.Errorf("set read deadline: %w", err)
+		return Header{}, m.readErr(err, true)
 	}
 	if n < HeaderSize {
 		if _, err := io.ReadFull(m.conn, hb[n:]); err != nil {
@@ -319,7 +319,7 @@ func (c *Channel) receive(m *Mux, n int) error {
 		return m.readErr(err, true)
 	}
 	if err := m.conn.SetReadDeadline(time.Time{}); err != nil {
-		return fmt.Errorf("clear read deadline: %w", err)
+		return m.readErr(err, false)
 	}
 	for len(c.partial) > 0 {
 		k, err := c.fr.scan(c.partial)
