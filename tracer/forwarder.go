@@ -1,0 +1,158 @@
+package tracer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"muninn/muxproto"
+)
+
+// Queue is a node's forwarding queue with the node's semantics: bounded,
+// and when an object arrives while it is full, everything queued is
+// discarded and counted, then the new object is queued. It holds objects
+// encoded, so a reply is a concatenation and an object offered to several
+// forwarders is encoded once.
+type Queue struct {
+	mu        sync.Mutex
+	ring      [][]byte // capacity slots
+	start, n  int
+	discarded uint64
+	avail     chan struct{} // cap 1: the queue became non-empty
+}
+
+// NewQueue returns a queue of the given capacity (at least 1).
+func NewQueue(capacity int) *Queue {
+	return &Queue{ring: make([][]byte, max(capacity, 1)), avail: make(chan struct{}, 1)}
+}
+
+// Put encodes o and queues it. It returns how many objects were discarded
+// to make room (0, or the whole previous content).
+func (q *Queue) Put(o *TraceObject) int { return q.PutEncoded(AppendTraceObject(nil, o)) }
+
+// PutEncoded queues an already encoded object (one CBOR TraceObject).
+func (q *Queue) PutEncoded(obj []byte) int {
+	q.mu.Lock()
+	dropped := 0
+	if q.n == len(q.ring) {
+		dropped = q.n
+		q.discarded += uint64(q.n)
+		clear(q.ring)
+		q.start, q.n = 0, 0
+	}
+	q.ring[(q.start+q.n)%len(q.ring)] = obj
+	q.n++
+	q.mu.Unlock()
+	select {
+	case q.avail <- struct{}{}:
+	default:
+	}
+	return dropped
+}
+
+// Len returns the number of queued objects.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// Discarded returns how many objects overflow has thrown away so far.
+func (q *Queue) Discarded() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.discarded
+}
+
+// take removes up to max objects from the front, oldest first.
+func (q *Queue) take(max int) [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := min(max, q.n)
+	out := make([][]byte, k)
+	for i := range k {
+		j := (q.start + i) % len(q.ring)
+		out[i], q.ring[j] = q.ring[j], nil
+	}
+	q.start = (q.start + k) % len(q.ring)
+	q.n -= k
+	return out
+}
+
+// Forwarder answers an acceptor's requests from a Queue: the node's side
+// of the protocol.
+type Forwarder struct {
+	ch *muxproto.Channel
+	q  *Queue
+}
+
+// NewForwarder returns a forwarder for the TraceObject channel of a Mux.
+func NewForwarder(ch *muxproto.Channel, q *Queue) *Forwarder {
+	return &Forwarder{ch: ch, q: q}
+}
+
+// Run answers requests until the acceptor sends MsgDone (nil), ctx ends,
+// or the channel fails. A blocking request waits, without a timeout, for
+// at least one object; a non-blocking one is answered at once, possibly
+// with an empty list. A blocking request for 0 objects is never answered,
+// as with a node.
+func (f *Forwarder) Run(ctx context.Context) error {
+	state := StIdle
+	for {
+		raw, err := f.ch.Recv(ctx)
+		if err != nil {
+			return err
+		}
+		msg, err := DecodeRequest(raw)
+		if err != nil {
+			return fmt.Errorf("decode trace request: %w", err)
+		}
+		req, isReq := msg.(Request)
+		if state, err = step(state, msg.tag(), isReq && req.Blocking); err != nil {
+			return err
+		}
+		if state == StDone {
+			return nil
+		}
+		objs, err := f.collect(ctx, req)
+		if err != nil {
+			return err
+		}
+		if err := f.ch.Send(ctx, encodeReplyOf(objs)); err != nil {
+			return fmt.Errorf("send trace reply: %w", err)
+		}
+		state = StIdle
+	}
+}
+
+func (f *Forwarder) collect(ctx context.Context, req Request) ([][]byte, error) {
+	for {
+		objs := f.q.take(int(req.Count))
+		if len(objs) > 0 || !req.Blocking {
+			return objs, nil
+		}
+		avail := f.q.avail
+		if req.Count == 0 {
+			avail = nil // nothing can ever be taken: wait for the end
+		}
+		select {
+		case <-avail:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-f.ch.Done():
+			return nil, f.ch.Err()
+		}
+	}
+}
+
+func encodeReplyOf(objs [][]byte) []byte {
+	n := 4
+	for _, o := range objs {
+		n += len(o)
+	}
+	b := appendReplyStart(make([]byte, 0, n), len(objs))
+	for _, o := range objs {
+		b = append(b, o...)
+	}
+	return muxproto.AppendListEnd(b, len(objs))
+}
