@@ -114,7 +114,7 @@ func TestMuxDeliversBeforeError(t *testing.T) {
 	m := responderMux(t, conn, muxproto.Config{})
 	go func() {
 		peer.Write(sdu(muxproto.FromInitiator, 2, []byte{0x01, 0x02})) // two messages in one SDU
-		peer.Write(sdu(muxproto.FromInitiator, 2, []byte{0x82, 0x03}))   // a partial third
+		peer.Write(sdu(muxproto.FromInitiator, 2, []byte{0x82, 0x03})) // a partial third
 		peer.Close()
 	}()
 	<-m.Done()
