@@ -46,19 +46,55 @@ func Unmarshal(data []byte, v any) error {
 	return nil
 }
 
-// Array splits an encoded array into its elements. When definite is set an
-// indefinite-length array is rejected, as Haskell's decoders do for records,
-// sums, pairs and Maybe. want < 0 accepts any length.
+// maxArrayElements bounds the element count of any array a peer sends,
+// as the shared decode mode does.
+const maxArrayElements = 1 << 17
+
+// Array splits an encoded array into its elements, which are sub-slices of
+// raw. raw must be exactly one well-formed item. When definite is set an
+// indefinite-length array is rejected, as Haskell's decoders do for
+// records, sums, pairs and Maybe. want < 0 accepts any length.
 func Array(raw []byte, want int, definite bool) ([]Raw, error) {
 	if len(raw) == 0 || raw[0]>>5 != 4 {
 		return nil, decodeErr("expected an array")
 	}
-	if definite && raw[0] == 0x9f {
+	indef := raw[0] == 0x9f
+	if definite && indef {
 		return nil, decodeErr("expected a definite-length array")
 	}
-	var items []Raw
-	if err := Unmarshal(raw, &items); err != nil {
-		return nil, err
+	n, rest := uint64(0), raw[1:]
+	if !indef {
+		var hl int
+		var err error
+		if n, hl, err = head(raw); err != nil {
+			return nil, err
+		}
+		if n > maxArrayElements || n > uint64(len(raw)) {
+			return nil, decodeErr("array of %d elements in %d bytes", n, len(raw))
+		}
+		rest = raw[hl:]
+	}
+	if want >= 0 && !indef && n != uint64(want) {
+		return nil, decodeErr("expected %d elements, got %d", want, n)
+	}
+	items := make([]Raw, 0, n)
+	for i := 0; indef || uint64(i) < n; i++ {
+		if indef && len(rest) > 0 && rest[0] == 0xff {
+			rest = rest[1:]
+			break
+		}
+		if len(items) == maxArrayElements {
+			return nil, decodeErr("array of more than %d elements", maxArrayElements)
+		}
+		item, k, err := splitItem(rest)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+		rest = rest[k:]
+	}
+	if len(rest) != 0 {
+		return nil, decodeErr("%d bytes after the array", len(rest))
 	}
 	if want >= 0 && len(items) != want {
 		return nil, decodeErr("expected %d elements, got %d", want, len(items))

@@ -23,7 +23,8 @@ type Config struct {
 	// SDUTimeout bounds the time from the first byte of an SDU to its last;
 	// waiting for the next SDU is never timed (idle is normal). Default 30 s.
 	SDUTimeout time.Duration
-	// MaxNesting bounds CBOR nesting in incoming messages. Default 64.
+	// MaxNesting bounds CBOR nesting in incoming messages. Default 32, the
+	// limit of the shared decode mode.
 	MaxNesting int
 }
 
@@ -35,7 +36,7 @@ func DefaultConfig() Config {
 		MaxMessageSize: 32 << 20,
 		EgressLimit:    1 << 20,
 		SDUTimeout:     30 * time.Second,
-		MaxNesting:     64,
+		MaxNesting:     32,
 	}
 }
 

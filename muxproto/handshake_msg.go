@@ -241,7 +241,8 @@ func head(b []byte) (arg uint64, n int, err error) {
 
 // splitItem returns the first well-formed data item of b and its length.
 func splitItem(b []byte) (Raw, int, error) {
-	f := framer{maxDepth: 32}
+	var stack [8]frame
+	f := framer{maxDepth: 32, stack: stack[:0]}
 	n, err := f.scan(b)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", ErrDecode, err)

@@ -281,6 +281,8 @@ type Channel struct {
 	// Ingress. partial and fr belong to the demux goroutine alone.
 	partial []byte
 	fr      framer
+	sizeHint int // length of the last message: the first allocation for the next
+	partLen  atomic.Int64 // len(partial), published for Receiving
 	inMu    sync.Mutex // guards msgs, queued
 	msgs    [][]byte
 	queued  int           // bytes in msgs
@@ -309,7 +311,7 @@ func (c *Channel) receive(m *Mux, n int) error {
 		return c.protoErr(fmt.Errorf("%w: more than %d bytes buffered", ErrIngressOverrun, m.cfg.IngressLimit))
 	}
 	if cap(c.partial)-len(c.partial) < n {
-		grown := make([]byte, len(c.partial), max(len(c.partial)+n, 2*cap(c.partial)))
+		grown := make([]byte, len(c.partial), max(len(c.partial)+n, 2*cap(c.partial), c.sizeHint))
 		copy(grown, c.partial)
 		c.partial = grown
 	}
@@ -327,12 +329,14 @@ func (c *Channel) receive(m *Mux, n int) error {
 			return c.protoErr(err)
 		}
 		if k == 0 {
+			c.partLen.Store(int64(len(c.partial)))
 			if len(c.partial) > m.cfg.MaxMessageSize {
 				return c.protoErr(fmt.Errorf("%w: over %d bytes", ErrMessageTooLarge, m.cfg.MaxMessageSize))
 			}
 			return nil
 		}
 		msg := c.partial[:k:k]
+		c.sizeHint = min(k, m.cfg.MaxMessageSize)
 		var rest []byte
 		if k < len(c.partial) {
 			rest = slices.Clone(c.partial[k:])
@@ -340,8 +344,13 @@ func (c *Channel) receive(m *Mux, n int) error {
 		c.partial = rest
 		c.deliver(msg)
 	}
+	c.partLen.Store(int64(len(c.partial)))
 	return nil
 }
+
+// Receiving reports whether part of a message from the peer has arrived
+// and the rest is still awaited.
+func (c *Channel) Receiving() bool { return c.partLen.Load() > 0 }
 
 func (c *Channel) protoErr(err error) error {
 	return &ProtocolError{Proto: c.proto, Dir: 1 - c.m.own, Err: err}
@@ -407,6 +416,9 @@ func (c *Channel) Recv(ctx context.Context) ([]byte, error) {
 func (c *Channel) Send(ctx context.Context, msg []byte) error {
 	if len(msg) == 0 {
 		return errors.New("send: empty message")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	m := c.m
 	for {
