@@ -20,14 +20,22 @@ type AcceptorConfig struct {
 	// (cardano-tracer's loRequestNum). Default 100; never 0, which would
 	// make a node spin without replying (PROTOCOL.md §12.15).
 	RequestNum uint16
-	// DrainTimeout bounds, after ctx is cancelled, the wait for the reply
-	// to a request already sent. Default 5 s.
+	// StopGrace is how long, after ctx is cancelled, the acceptor waits for
+	// the reply to its outstanding request to start arriving. An idle node
+	// holds a blocking request indefinitely, so this keeps shutdown quick.
+	// Default 100 ms.
+	StopGrace time.Duration
+	// DrainTimeout bounds, after ctx is cancelled, the wait for a reply
+	// whose first bytes have arrived. Default 5 s.
 	DrainTimeout time.Duration
 }
 
 func (c AcceptorConfig) withDefaults() AcceptorConfig {
 	if c.RequestNum == 0 {
 		c.RequestNum = DefaultRequestNum
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = DefaultStopGrace
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = DefaultDrainTimeout
@@ -53,9 +61,9 @@ func NewAcceptor(ch *muxproto.Channel, cfg AcceptorConfig, h Handler) *Acceptor 
 // travels while this one is written; batches still reach the handler one
 // at a time and in order.
 //
-// When ctx is cancelled Run sends no further request, waits up to
-// DrainTimeout for the reply already requested, hands it to the handler
-// and returns ctx's error. It never sends MsgDone: a connecting node that
+// When ctx is cancelled Run sends no further request. It waits StopGrace
+// for the reply already requested to start arriving, and up to DrainTimeout
+// for one that has, hands it to the handler and returns ctx's error. It never sends MsgDone: a connecting node that
 // receives one stops forwarding until it is restarted.
 func (a *Acceptor) Run(ctx context.Context) error {
 	req := EncodeRequest(Request{Blocking: true, Count: a.cfg.RequestNum})
@@ -83,18 +91,12 @@ func (a *Acceptor) Run(ctx context.Context) error {
 }
 
 // receive waits for the reply to the outstanding request. If ctx ends
-// meanwhile, the wait goes on for up to DrainTimeout.
+// meanwhile, it waits StopGrace for the reply to start arriving and, once
+// it has, up to DrainTimeout for the rest.
 func (a *Acceptor) receive(ctx context.Context) ([]TraceObject, error) {
 	msg, err := a.ch.Recv(ctx)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.DrainTimeout)
-		defer cancel()
-		if msg, err = a.ch.Recv(dctx); err != nil {
-			if dctx.Err() != nil {
-				return nil, fmt.Errorf("%w (no reply within %v)", ctx.Err(), a.cfg.DrainTimeout)
-			}
-			return nil, err
-		}
+		msg, err = a.drainRecv(ctx)
 	}
 	if err != nil {
 		return nil, err
@@ -110,6 +112,25 @@ func (a *Acceptor) receive(ctx context.Context) ([]TraceObject, error) {
 		return nil, fmt.Errorf("%w: %w: %d objects for a request of %d", muxproto.ErrDecode, ErrTooManyObjects, len(batch), a.cfg.RequestNum)
 	}
 	return batch, nil
+}
+
+func (a *Acceptor) drainRecv(ctx context.Context) ([]byte, error) {
+	bg := context.WithoutCancel(ctx)
+	grace, cancel := context.WithTimeout(bg, a.cfg.StopGrace)
+	defer cancel()
+	msg, err := a.ch.Recv(grace)
+	if err == nil || grace.Err() == nil {
+		return msg, err
+	}
+	if !a.ch.Receiving() {
+		return nil, ctx.Err()
+	}
+	drain, cancel := context.WithTimeout(bg, a.cfg.DrainTimeout)
+	defer cancel()
+	if msg, err = a.ch.Recv(drain); err != nil && drain.Err() != nil {
+		return nil, fmt.Errorf("%w (reply incomplete after %v)", ctx.Err(), a.cfg.DrainTimeout)
+	}
+	return msg, err
 }
 
 // drained hands the last batch to the handler with a bounded context and

@@ -67,7 +67,7 @@ func TestAcceptorForwarder(t *testing.T) {
 				}
 				accErr := make(chan error, 1)
 				go func() {
-					accErr <- tracer.NewAcceptor(acc.Channel(tracer.Proto), tracer.AcceptorConfig{RequestNum: 7}, h).Run(ctx)
+					accErr <- tracer.NewAcceptor(acc.Channel(tracer.Proto), tracer.AcceptorConfig{RequestNum: 7, StopGrace: time.Millisecond}, h).Run(ctx)
 				}()
 				for i := range total {
 					o := object(i)
@@ -141,45 +141,6 @@ func TestAcceptorPipelines(t *testing.T) {
 	cancel()
 	acc.Close()
 	wg.Wait()
-}
-
-// TestAcceptorDrainsOnStop: after cancellation, a reply already requested
-// is still delivered; with no reply, Run returns after DrainTimeout.
-func TestAcceptorDrainsOnStop(t *testing.T) {
-	t.Parallel()
-	for _, replies := range []bool{true, false} {
-		t.Run(fmt.Sprintf("reply=%v", replies), func(t *testing.T) {
-			t.Parallel()
-			acc, fwd := muxtest.Pair(t, "pipe", muxtest.AcceptAt, muxproto.Config{})
-			fch := fwd.Channel(tracer.Proto)
-			ctx, cancel := context.WithCancel(context.Background())
-			got := make(chan []tracer.TraceObject, 1)
-			h := func(_ context.Context, b []tracer.TraceObject) error { got <- b; return nil }
-			errc := make(chan error, 1)
-			go func() {
-				errc <- tracer.NewAcceptor(acc.Channel(tracer.Proto), tracer.AcceptorConfig{DrainTimeout: 200 * time.Millisecond}, h).Run(ctx)
-			}()
-			if _, err := fch.Recv(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			cancel()
-			if replies {
-				if err := fch.Send(context.Background(), tracer.EncodeReply([]tracer.TraceObject{object(5)})); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := <-errc; !errors.Is(err, context.Canceled) {
-				t.Fatalf("Run = %v, want context.Canceled", err)
-			}
-			if replies {
-				if b := <-got; len(b) != 1 || b[0].Machine != object(5).Machine {
-					t.Fatalf("drained batch %v", b)
-				}
-			} else if len(got) != 0 {
-				t.Fatal("handler called without a reply")
-			}
-		})
-	}
 }
 
 // TestAcceptorRejectsBadReplies: an empty reply to a blocking request and

@@ -61,8 +61,11 @@ var stateTable = map[State]struct {
 const (
 	// DefaultRequestNum is cardano-tracer's loRequestNum.
 	DefaultRequestNum = 100
-	// DefaultDrainTimeout bounds the wait for a reply already requested when
-	// the acceptor is asked to stop.
+	// DefaultStopGrace is how long a stopping acceptor waits for the reply
+	// to its outstanding request to start arriving.
+	DefaultStopGrace = 100 * time.Millisecond
+	// DefaultDrainTimeout bounds the wait for a reply that has started
+	// arriving when the acceptor is asked to stop.
 	DefaultDrainTimeout = 5 * time.Second
 	// DefaultQueueSize is the node's forwarding queue capacity.
 	DefaultQueueSize = 192
