@@ -279,14 +279,14 @@ type Channel struct {
 	proto ProtocolNum
 
 	// Ingress. partial and fr belong to the demux goroutine alone.
-	partial []byte
-	fr      framer
-	sizeHint int // length of the last message: the first allocation for the next
+	partial  []byte
+	fr       framer
+	sizeHint int          // length of the last message: the first allocation for the next
 	partLen  atomic.Int64 // len(partial), published for Receiving
-	inMu    sync.Mutex // guards msgs, queued
-	msgs    [][]byte
-	queued  int           // bytes in msgs
-	ready   chan struct{} // cap 1: msgs became non-empty
+	inMu     sync.Mutex   // guards msgs, queued
+	msgs     [][]byte
+	queued   int           // bytes in msgs
+	ready    chan struct{} // cap 1: msgs became non-empty
 
 	// Egress, guarded by m.mu.
 	out      [][]byte
