@@ -52,7 +52,7 @@ func TestAcceptorForwarder(t *testing.T) {
 				defer cancel()
 				q := tracer.NewQueue(total)
 				fwdErr := make(chan error, 1)
-				go func() { fwdErr <- tracer.NewForwarder(fwd.Channel(tracer.Proto), q).Run(ctx) }()
+				go func() { fwdErr <- tracer.NewForwarder(fwd.Channel(tracer.Protocol), q).Run(ctx) }()
 
 				var got []string
 				done := make(chan struct{})
@@ -67,7 +67,7 @@ func TestAcceptorForwarder(t *testing.T) {
 				}
 				accErr := make(chan error, 1)
 				go func() {
-					accErr <- tracer.NewAcceptor(acc.Channel(tracer.Proto), tracer.AcceptorConfig{RequestNum: 7, StopGrace: time.Millisecond}, h).Run(ctx)
+					accErr <- tracer.NewAcceptor(acc.Channel(tracer.Protocol), tracer.AcceptorConfig{RequestNum: 7, StopGrace: time.Millisecond}, h).Run(ctx)
 				}()
 				for i := range total {
 					o := object(i)
@@ -110,7 +110,7 @@ func TestAcceptorPipelines(t *testing.T) {
 	q := tracer.NewQueue(10)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); tracer.NewForwarder(fwd.Channel(tracer.Proto), q).Run(ctx) }()
+	go func() { defer wg.Done(); tracer.NewForwarder(fwd.Channel(tracer.Protocol), q).Run(ctx) }()
 	gate := make(chan struct{})
 	batches := make(chan []tracer.TraceObject, 2)
 	h := func(ctx context.Context, b []tracer.TraceObject) error {
@@ -124,7 +124,7 @@ func TestAcceptorPipelines(t *testing.T) {
 	}
 	go func() {
 		defer wg.Done()
-		tracer.NewAcceptor(acc.Channel(tracer.Proto), tracer.AcceptorConfig{}, h).Run(ctx)
+		tracer.NewAcceptor(acc.Channel(tracer.Protocol), tracer.AcceptorConfig{}, h).Run(ctx)
 	}()
 	a, b := object(1), object(2)
 	q.Put(&a)
@@ -158,11 +158,11 @@ func TestAcceptorRejectsBadReplies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			acc, fwd := muxtest.Pair(t, "pipe", muxtest.ConnectTo, muxproto.Config{})
-			fch := fwd.Channel(tracer.Proto)
+			fch := fwd.Channel(tracer.Protocol)
 			errc := make(chan error, 1)
 			go func() {
 				h := func(context.Context, []tracer.TraceObject) error { return nil }
-				errc <- tracer.NewAcceptor(acc.Channel(tracer.Proto), tracer.AcceptorConfig{RequestNum: 2}, h).Run(context.Background())
+				errc <- tracer.NewAcceptor(acc.Channel(tracer.Protocol), tracer.AcceptorConfig{RequestNum: 2}, h).Run(context.Background())
 			}()
 			if _, err := fch.Recv(context.Background()); err != nil {
 				t.Fatal(err)
@@ -185,11 +185,11 @@ func TestAcceptorRejectsBadReplies(t *testing.T) {
 func TestForwarderSemantics(t *testing.T) {
 	t.Parallel()
 	acc, fwd := muxtest.Pair(t, "unix", muxtest.AcceptAt, muxproto.Config{})
-	ach := acc.Channel(tracer.Proto)
+	ach := acc.Channel(tracer.Protocol)
 	ctx := context.Background()
 	q := tracer.NewQueue(3)
 	errc := make(chan error, 1)
-	go func() { errc <- tracer.NewForwarder(fwd.Channel(tracer.Proto), q).Run(ctx) }()
+	go func() { errc <- tracer.NewForwarder(fwd.Channel(tracer.Protocol), q).Run(ctx) }()
 
 	ask := func(req tracer.Request) []tracer.TraceObject {
 		t.Helper()

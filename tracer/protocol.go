@@ -6,8 +6,8 @@ import (
 	"muninn/muxproto"
 )
 
-// Proto is the mini-protocol number of TraceObject forwarding.
-const Proto = muxproto.ProtoTraceObject
+// Protocol is the mini-protocol number of TraceObject forwarding.
+const Protocol = muxproto.ProtoTraceObject
 
 // State is a state of the TraceObject mini-protocol (PROTOCOL.md §7.1).
 type State uint8

@@ -41,7 +41,7 @@ func TestAcceptorStop(t *testing.T) {
 				node, conn := net.Pipe()
 				defer node.Close()
 				m, err := muxproto.New(conn, muxproto.FromResponder,
-					[]muxproto.ProtocolNum{tracer.Proto}, muxproto.Config{}, slog.New(slog.DiscardHandler))
+					[]muxproto.ProtocolNum{tracer.Protocol}, muxproto.Config{}, slog.New(slog.DiscardHandler))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -50,7 +50,7 @@ func TestAcceptorStop(t *testing.T) {
 				h := func(_ context.Context, b []tracer.TraceObject) error { got <- b; return nil }
 				ctx, cancel := context.WithCancel(context.Background())
 				errc := make(chan error, 1)
-				acc := tracer.NewAcceptor(m.Channel(tracer.Proto),
+				acc := tracer.NewAcceptor(m.Channel(tracer.Protocol),
 					tracer.AcceptorConfig{StopGrace: 100 * time.Millisecond, DrainTimeout: 5 * time.Second}, h)
 				go func() { errc <- acc.Run(ctx) }()
 				req := make([]byte, muxproto.HeaderSize+7)
@@ -63,7 +63,7 @@ func TestAcceptorStop(t *testing.T) {
 					for _, p := range tc.parts {
 						time.Sleep(p.after)
 						var hb [muxproto.HeaderSize]byte
-						muxproto.Header{Dir: muxproto.FromInitiator, Proto: tracer.Proto, Length: uint16(len(p.bytes))}.Encode(&hb)
+						muxproto.Header{Dir: muxproto.FromInitiator, Proto: tracer.Protocol, Length: uint16(len(p.bytes))}.Encode(&hb)
 						if _, err := node.Write(append(hb[:], p.bytes...)); err != nil {
 							return
 						}
