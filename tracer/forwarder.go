@@ -18,6 +18,7 @@ type Queue struct {
 	ring      [][]byte // capacity slots
 	start, n  int
 	discarded uint64
+	waiters   int           // blocking requests waiting for an object
 	avail     chan struct{} // cap 1: the queue became non-empty
 }
 
@@ -62,6 +63,21 @@ func (q *Queue) Discarded() uint64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.discarded
+}
+
+// Waiters returns how many blocking requests are waiting for an object.
+// An empty queue with a waiter means every object taken so far has reached
+// an acceptor: it has asked again.
+func (q *Queue) Waiters() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.waiters
+}
+
+func (q *Queue) wait(delta int) {
+	q.mu.Lock()
+	q.waiters += delta
+	q.mu.Unlock()
 }
 
 // take removes up to max objects from the front, oldest first.
@@ -135,11 +151,15 @@ func (f *Forwarder) collect(ctx context.Context, req Request) ([][]byte, error) 
 		if req.Count == 0 {
 			avail = nil // nothing can ever be taken: wait for the end
 		}
+		f.q.wait(1)
 		select {
 		case <-avail:
+			f.q.wait(-1)
 		case <-ctx.Done():
+			f.q.wait(-1)
 			return nil, ctx.Err()
 		case <-f.ch.Done():
+			f.q.wait(-1)
 			return nil, f.ch.Err()
 		}
 	}
