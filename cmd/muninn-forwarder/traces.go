@@ -18,19 +18,25 @@ type template struct {
 
 var templates = []template{
 	{"ChainDB.AddBlockEvent.AddedToCurrentChain", tracer.Notice, 2,
-		func(s uint64) string { return "Chain extended, new tip: " + hexish(s) + " at slot " + strconv.FormatUint(130000000+s, 10) },
+		func(s uint64) string {
+			return "Chain extended, new tip: " + hexish(s) + " at slot " + strconv.FormatUint(130000000+s, 10)
+		},
 		func(s uint64) string {
 			return `"newtip":"` + hexish(s) + `@` + strconv.FormatUint(130000000+s, 10) + `","headers":[{"blockNo":"` + strconv.FormatUint(11000000+s, 10) + `","kind":"ShelleyBlock"}]`
 		}},
 	{"Net.PeerSelection.Counters", tracer.Info, 3, nil,
-		func(s uint64) string { return `"cold":` + strconv.FormatUint(40+s%7, 10) + `,"hot":20,"warm":` + strconv.FormatUint(10+s%3, 10) }},
+		func(s uint64) string {
+			return `"cold":` + strconv.FormatUint(40+s%7, 10) + `,"hot":20,"warm":` + strconv.FormatUint(10+s%3, 10)
+		}},
 	{"Mempool.AddedTx", tracer.Info, 4,
 		func(s uint64) string { return "Added transaction " + hexish(s*7) + " to the mempool" },
 		func(s uint64) string {
 			return `"mempoolSize":{"bytes":` + strconv.FormatUint(20000+s%5000, 10) + `,"numTxs":` + strconv.FormatUint(s%40, 10) + `},"tx":{"txid":"` + hexish(s*7) + `"}`
 		}},
 	{"BlockFetch.Client.CompletedBlockFetch", tracer.Info, 1, nil,
-		func(s uint64) string { return `"block":"` + hexish(s*3) + `","delay":0.31,"peer":{"remote":"10.1.2.3:3001"},"size":` + strconv.FormatUint(20000+s%60000, 10) }},
+		func(s uint64) string {
+			return `"block":"` + hexish(s*3) + `","delay":0.31,"peer":{"remote":"10.1.2.3:3001"},"size":` + strconv.FormatUint(20000+s%60000, 10)
+		}},
 	{"Forge.Loop.StartLeadershipCheck", tracer.Debug, 1, nil,
 		func(s uint64) string { return `"slot":` + strconv.FormatUint(130000000+s, 10) }},
 }
