@@ -40,6 +40,12 @@ func DefaultConfig() Config {
 	}
 }
 
+// Validate reports every invalid field, after applying defaults.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 // withDefaults fills zero fields from DefaultConfig and validates.
 func (c Config) withDefaults() (Config, error) {
 	d := DefaultConfig()
