@@ -1,0 +1,5 @@
+package server
+
+import "muninn/muxproto"
+
+func errRefusedForTest() error { return muxproto.ErrHandshakeRefused }

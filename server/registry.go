@@ -1,0 +1,162 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"muninn/datapoint"
+	"muninn/ekg"
+	"muninn/naming"
+)
+
+// reservedSlugs are routes of Muninn's own that no node may take.
+var reservedSlugs = []string{"targets", "metrics"}
+
+// Node is one connected node as the rest of Muninn sees it.
+type Node struct {
+	ID          string // NodeId: from the connection, unique among live nodes
+	Remote      string // the peer's address, for diagnostics
+	ConnectedAt time.Time
+
+	metrics metricSet
+
+	named chan struct{} // closed once the fields below are set
+	name  string        // NodeName
+	dir   string        // log directory name (one path component)
+	slug  string        // HTTP route
+	info  *datapoint.NodeInfo
+}
+
+// metricSet holds the latest value of each metric a node reported. EKG
+// responses to GetUpdatedMetrics carry only what changed, so each one is
+// merged into what is already there.
+type metricSet struct {
+	mu sync.Mutex
+	m  map[string]ekg.Value
+}
+
+func (s *metricSet) merge(ms []ekg.Metric) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[string]ekg.Value, len(ms))
+	}
+	for _, m := range ms {
+		s.m[m.Name] = m.Value
+	}
+}
+
+// Metrics returns a copy of the node's latest metric values, by name.
+func (n *Node) Metrics() map[string]ekg.Value {
+	n.metrics.mu.Lock()
+	defer n.metrics.mu.Unlock()
+	out := make(map[string]ekg.Value, len(n.metrics.m))
+	for k, v := range n.metrics.m {
+		out[k] = v
+	}
+	return out
+}
+
+// Identity is a node's resolved names.
+type Identity struct {
+	Name, Dir, Slug string
+	Info            *datapoint.NodeInfo // nil when the node gave none
+}
+
+// Identity returns the node's names, or false while they are unresolved.
+func (n *Node) Identity() (Identity, bool) {
+	select {
+	case <-n.named:
+		return Identity{Name: n.name, Dir: n.dir, Slug: n.slug, Info: n.info}, true
+	default:
+		return Identity{}, false
+	}
+}
+
+// Registry holds the connected nodes and the names they hold. A name, a
+// directory and a slug each belong to at most one live node.
+type Registry struct {
+	mu    sync.Mutex
+	nodes map[string]*Node // by ID
+	held  map[string]*Node // "name:", "dir:" and "slug:" keys
+	ids   map[string]int   // connections per NodeId prefix, for unique IDs
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{nodes: map[string]*Node{}, held: map[string]*Node{}, ids: map[string]int{}}
+}
+
+// add registers a new connection under id. A NodeId is normally unique
+// already (a counter or a source port is part of it); if it is not (two
+// connections to the same ConnectTo address, say), a suffix makes it so.
+func (r *Registry) add(id, remote string, now time.Time) *Node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	unique := id
+	for k := 2; r.nodes[unique] != nil; k++ {
+		unique = fmt.Sprintf("%s-%d", id, k)
+	}
+	n := &Node{ID: unique, Remote: remote, ConnectedAt: now, named: make(chan struct{})}
+	r.nodes[unique] = n
+	return n
+}
+
+// name gives n its NodeName from the node's own name (empty when the node
+// gave none). Like cardano-tracer, a node without a usable name, or whose
+// name is held by another live node, is named by its NodeId; unlike
+// cardano-tracer, that already holds for its first batch, and the
+// directory and slug are checked for clashes as well as the name.
+func (r *Registry) name(n *Node, given string, info *datapoint.NodeInfo) Identity {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	candidates := []string{n.ID}
+	if s := naming.SanitizeName(given); s != "" {
+		candidates = []string{s, n.ID}
+	}
+	for k := 2; ; k++ {
+		for _, c := range candidates {
+			dir, slug := naming.DirName(c), naming.Slug(c)
+			if r.free(n, "name:"+c) && r.free(n, "dir:"+dir) && slug != "" &&
+				r.free(n, "slug:"+slug) && !slices.Contains(reservedSlugs, slug) {
+				n.name, n.dir, n.slug, n.info = c, dir, slug, info
+				r.held["name:"+c], r.held["dir:"+dir], r.held["slug:"+slug] = n, n, n
+				close(n.named)
+				return Identity{Name: c, Dir: dir, Slug: slug, Info: info}
+			}
+		}
+		candidates = []string{fmt.Sprintf("%s-%d", n.ID, k)}
+	}
+}
+
+func (r *Registry) free(n *Node, key string) bool {
+	h := r.held[key]
+	return h == nil || h == n
+}
+
+// remove forgets a node and frees its names.
+func (r *Registry) remove(n *Node) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.nodes, n.ID)
+	for k, h := range r.held {
+		if h == n {
+			delete(r.held, k)
+		}
+	}
+}
+
+// Nodes returns the connected nodes ordered by NodeId.
+func (r *Registry) Nodes() []*Node {
+	r.mu.Lock()
+	out := make([]*Node, 0, len(r.nodes))
+	for _, n := range r.nodes {
+		out = append(out, n)
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Node) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}

@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"muninn/datapoint"
+	"muninn/ekg"
+	"muninn/logging"
+	"muninn/muxproto"
+	"muninn/tracer"
+)
+
+// sinkDepth is the number of batches a session buffers between the trace
+// loop and the writer: with one batch being written, one buffered and one
+// requested, the node's next batch is always on its way.
+const sinkDepth = 2
+
+var protocols = []muxproto.ProtocolNum{ekg.Protocol, tracer.Protocol, datapoint.Protocol}
+
+// runSession handshakes on conn and, when that succeeds, serves the node
+// until the connection ends or the server stops. ctx is the server's soft
+// context: when it ends, the session stops asking, writes what it has and
+// disconnects without MsgDone.
+func (s *Server) runSession(ctx context.Context, conn net.Conn, id string, dialled bool) {
+	remote := conn.RemoteAddr().String()
+	if remote == "" || remote == "@" {
+		remote = conn.LocalAddr().String()
+	}
+	log := s.log.With("node", id, "remote", remote)
+	own, handshake := muxproto.FromResponder, muxproto.ServerHandshake
+	if dialled {
+		own, handshake = muxproto.FromInitiator, muxproto.ClientHandshake
+	}
+	log.Info("connection opened")
+	hs := muxproto.HandshakeConfig{NetworkMagic: s.opts.NetworkMagic, Timeout: s.opts.HandshakeTimeout}
+	if _, err := handshake(ctx, conn, hs); err != nil {
+		log.Warn("handshake failed", "reason", classify(err), "err", err)
+		if cerr := conn.Close(); cerr != nil {
+			log.Debug("close connection", "err", cerr)
+		}
+		return
+	}
+	log.Info("handshake accepted")
+	mux, err := muxproto.New(conn, own, protocols, s.opts.Mux, log)
+	if err != nil { // the options were validated in New
+		log.Error("start multiplexer", "err", err)
+		return
+	}
+	start := s.opts.Now()
+	node := s.reg.add(id, remote, start)
+	ss := &session{srv: s, mux: mux, node: node, log: log}
+	err = ss.run(ctx)
+	s.reg.remove(node)
+	log.Info("disconnected", "reason", classify(err), "err", err, "duration", s.opts.Now().Sub(start).Round(time.Millisecond))
+}
+
+// session is one node connection after the handshake.
+type session struct {
+	srv  *Server
+	mux  *muxproto.Mux
+	node *Node
+	log  *slog.Logger
+}
+
+// run starts the fixed set of goroutines of one connection and returns
+// the first error that ended it (nil after a clean end of a protocol).
+//
+//	traces  — tracer.Acceptor: pipelined blocking requests → sink channel
+//	sink    — writes each batch to the node's log files (waits for the name)
+//	ekg     — polls metrics every EKGPeriod
+//	dp      — datapoint.Acceptor: answers DataPoint questions
+//	name    — asks NodeInfo once and names the node
+//
+// plus the Mux's reader and writer.
+func (ss *session) run(parent context.Context) error {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	var (
+		once  sync.Once
+		first error
+	)
+	fail := func(err error) {
+		once.Do(func() { first = err })
+		cancel(err)
+	}
+	dp := datapoint.NewAcceptor(ss.mux.Channel(datapoint.Protocol), datapoint.AcceptorConfig{})
+	sink := make(chan []tracer.TraceObject, sinkDepth)
+	var loops, writer sync.WaitGroup
+	loops.Add(4)
+	writer.Add(1)
+	go func() { // traces
+		defer loops.Done()
+		defer close(sink)
+		handler := func(hctx context.Context, batch []tracer.TraceObject) error {
+			select {
+			case sink <- batch:
+				return nil
+			case <-hctx.Done():
+				return hctx.Err()
+			}
+		}
+		cfg := tracer.AcceptorConfig{RequestNum: ss.srv.opts.RequestNum}
+		fail(tracer.NewAcceptor(ss.mux.Channel(tracer.Protocol), cfg, handler).Run(ctx))
+	}()
+	go func() { // sink
+		defer writer.Done()
+		if err := ss.write(sink); err != nil {
+			fail(err)
+		}
+	}()
+	go func() { // ekg
+		defer loops.Done()
+		poll := ekg.PollConfig{Period: ss.srv.opts.EKGPeriod, Full: ss.srv.opts.EKGFull}
+		fail(ekg.NewAcceptor(ss.mux.Channel(ekg.Protocol)).Poll(ctx, poll, ss.node.metrics.merge))
+	}()
+	go func() { // dp
+		defer loops.Done()
+		fail(dp.Run(ctx))
+	}()
+	go func() { // name, then watch the connection
+		defer loops.Done()
+		ss.resolveName(ctx, dp)
+		// Idle loops (DataPoint waiting for a question, EKG between polls)
+		// would notice a dead connection late; end them all at once.
+		select {
+		case <-ss.mux.Done():
+			fail(ss.mux.Err())
+		case <-ctx.Done():
+		}
+	}()
+	loops.Wait()
+	ss.mux.Close()
+	writer.Wait()
+	if cause := context.Cause(parent); cause != nil {
+		return cause
+	}
+	return first
+}
+
+// resolveName asks the node for NodeInfo, with a timeout, and names it.
+// A node that gives no name (or none in time) is named by its NodeId.
+func (ss *session) resolveName(ctx context.Context, dp *datapoint.Acceptor) {
+	qctx, cancel := context.WithTimeout(ctx, ss.srv.opts.NameTimeout)
+	defer cancel()
+	info, err := dp.NodeInfo(qctx)
+	var given string
+	var ip *datapoint.NodeInfo
+	if err == nil {
+		given, ip = info.Name, &info
+	} else if ctx.Err() == nil {
+		ss.log.Info("node gave no NodeInfo; naming it by its NodeId", "err", err)
+	}
+	id := ss.srv.reg.name(ss.node, given, ip)
+	ss.log.Info("node named", "name", id.Name, "dir", id.Dir, "slug", id.Slug)
+}
+
+// write hands every batch from sink to the node's log files. It waits for
+// the node's name before the first batch, so that every batch lands under
+// the final name. It drains sink after the trace loop has closed it and
+// stops early only on the server's hard stop.
+func (ss *session) write(sink <-chan []tracer.TraceObject) error {
+	hard := ss.srv.hard
+	var nl *logging.NodeLog
+	defer func() {
+		if nl != nil {
+			if err := nl.Close(); err != nil {
+				ss.log.Error("close log files", "err", err)
+			}
+		}
+	}()
+	for batch := range sink {
+		if nl == nil {
+			select {
+			case <-ss.node.named:
+			case <-hard.Done():
+				return fmt.Errorf("write traces: %w", context.Cause(hard))
+			}
+			id, _ := ss.node.Identity()
+			var err error
+			if nl, err = ss.srv.opts.Logs.Open(logging.Node{Name: id.Name, Dir: id.Dir}); err != nil {
+				return fmt.Errorf("open log files: %w", err)
+			}
+		}
+		if err := nl.Write(hard, batch); err != nil {
+			return fmt.Errorf("write traces: %w", err)
+		}
+	}
+	return nil
+}
