@@ -61,11 +61,16 @@ func NewAcceptor(ch *muxproto.Channel, cfg AcceptorConfig, h Handler) *Acceptor 
 // travels while this one is written; batches still reach the handler one
 // at a time and in order.
 //
-// When ctx is cancelled Run sends no further request. It waits StopGrace
-// for the reply already requested to start arriving, and up to DrainTimeout
-// for one that has, hands it to the handler and returns ctx's error. It never sends MsgDone: a connecting node that
-// receives one stops forwarding until it is restarted.
+// Cancelling ctx means "stop asking": Run sends no further request. It
+// waits StopGrace for the reply already requested to start arriving, and
+// up to DrainTimeout for one that has, hands every batch it received to the
+// handler and returns ctx's error. The handler's context is never
+// cancelled by that stop, so no received batch is dropped; a handler that
+// must give up at some point (a hard stop, a failed writer) bounds itself.
+// Run never sends MsgDone: a connecting node that receives one stops
+// forwarding until it is restarted.
 func (a *Acceptor) Run(ctx context.Context) error {
+	hctx := context.WithoutCancel(ctx)
 	req := EncodeRequest(Request{Blocking: true, Count: a.cfg.RequestNum})
 	if err := a.ch.Send(ctx, req); err != nil {
 		return fmt.Errorf("send trace request: %w", err)
@@ -75,17 +80,20 @@ func (a *Acceptor) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if ctx.Err() != nil {
-			return a.drained(ctx, batch)
-		}
-		if err := a.ch.Send(ctx, req); err != nil {
-			if ctx.Err() != nil {
-				return a.drained(ctx, batch)
+		stopping := ctx.Err() != nil
+		if !stopping {
+			if err := a.ch.Send(ctx, req); err != nil {
+				if ctx.Err() == nil {
+					return fmt.Errorf("send trace request: %w", err)
+				}
+				stopping = true // nothing outstanding: this batch is the last
 			}
-			return fmt.Errorf("send trace request: %w", err)
 		}
-		if err := a.handler(ctx, batch); err != nil {
+		if err := a.handler(hctx, batch); err != nil {
 			return fmt.Errorf("trace handler: %w", err)
+		}
+		if stopping {
+			return ctx.Err()
 		}
 	}
 }
@@ -131,15 +139,4 @@ func (a *Acceptor) drainRecv(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("%w (reply incomplete after %v)", ctx.Err(), a.cfg.DrainTimeout)
 	}
 	return msg, err
-}
-
-// drained hands the last batch to the handler with a bounded context and
-// reports the cancellation.
-func (a *Acceptor) drained(ctx context.Context, batch []TraceObject) error {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.DrainTimeout)
-	defer cancel()
-	if err := a.handler(dctx, batch); err != nil {
-		return fmt.Errorf("trace handler while stopping: %w", err)
-	}
-	return ctx.Err()
 }
