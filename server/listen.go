@@ -16,7 +16,17 @@ import (
 // Endpoint is one forwarding address: a Unix socket path or TCP host:port.
 type Endpoint struct {
 	Net  string // "unix" or "tcp"
-	Addr string
+	Addr string // what to listen on or dial
+	// Raw is the address as the configuration wrote it, which cardano-tracer
+	// uses in NodeIds (a relative socket path stays relative); Addr when empty.
+	Raw string
+}
+
+func (e Endpoint) raw() string {
+	if e.Raw != "" {
+		return e.Raw
+	}
+	return e.Addr
 }
 
 func (e Endpoint) String() string { return e.Net + ":" + e.Addr }
@@ -121,7 +131,7 @@ func (s *Server) acceptLoop(ctx context.Context, ep Endpoint, ln net.Listener) {
 // address on TCP (printed as an IPv6 listener prints it, when it is one).
 func acceptedID(ep Endpoint, local, remote net.Addr, counter uint64) string {
 	if ep.Net == "unix" {
-		return naming.NodeID(naming.AcceptUnixPeer(ep.Addr, counter))
+		return naming.NodeID(naming.AcceptUnixPeer(ep.raw(), counter))
 	}
 	if a, ok := local.(*net.TCPAddr); ok && a.IP.To4() == nil {
 		return naming.NodeID(naming.TCPPeerOnIPv6Listener(remote))
@@ -133,7 +143,7 @@ func acceptedID(ep Endpoint, local, remote net.Addr, counter uint64) string {
 // or the resolved peer address (not the configured host name).
 func dialledID(ep Endpoint, remote net.Addr) string {
 	if ep.Net == "unix" {
-		return naming.NodeID(naming.Dialled(ep.Addr))
+		return naming.NodeID(naming.Dialled(ep.raw()))
 	}
 	return naming.NodeID(naming.TCPPeer(remote))
 }

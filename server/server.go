@@ -27,6 +27,7 @@ type Options struct {
 	EKGFull          bool          // ekgRequestFull
 	HandshakeTimeout time.Duration // default 10 s, on every transport
 	NameTimeout      time.Duration // how long to wait for NodeInfo; default 10 s
+	StopGrace        time.Duration // on shutdown, wait for a requested reply to start; default 100 ms
 	Mux              muxproto.Config
 
 	Logs *logging.Writer // where trace objects go; required

@@ -175,7 +175,7 @@ func TestAcceptAtNodes(t *testing.T) {
 			if network == "unix" {
 				addr = filepath.Join(t.TempDir(), "muninn.sock")
 			}
-			h := start(t, Options{AcceptAt: []Endpoint{{network, addr}}})
+			h := start(t, Options{AcceptAt: []Endpoint{{Net: network, Addr: addr}}})
 			bound := h.srv.Addrs()[0].String()
 			const objects = 300
 			for _, name := range []string{"relay-1", "relay-2", "bp-1"} {
@@ -223,7 +223,7 @@ func TestConnectToNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ln.Close() })
-		eps = append(eps, Endpoint{network, ln.Addr().String()})
+		eps = append(eps, Endpoint{Net: network, Addr: ln.Addr().String()})
 		node := newNode("node-"+strconv.Itoa(i), 50)
 		go func() {
 			conn, err := ln.Accept()
@@ -244,7 +244,7 @@ func TestConnectToNodes(t *testing.T) {
 func TestNameClash(t *testing.T) {
 	t.Parallel()
 	sock := filepath.Join(t.TempDir(), "m.sock")
-	h := start(t, Options{AcceptAt: []Endpoint{{"unix", sock}}})
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}})
 	dial := func(name string) {
 		conn, err := net.Dial("unix", sock)
 		if err != nil {
@@ -281,7 +281,7 @@ func TestNameClash(t *testing.T) {
 func TestNodeWithoutName(t *testing.T) {
 	t.Parallel()
 	sock := filepath.Join(t.TempDir(), "forwarder.sock")
-	h := start(t, Options{AcceptAt: []Endpoint{{"unix", sock}}})
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}})
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +315,7 @@ func TestStaleSocket(t *testing.T) {
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	ln.Close() // leaves the socket file behind, as a crash does
-	if _, err := listen(Endpoint{"unix", stale}); err != nil {
+	if _, err := listen(Endpoint{Net: "unix", Addr: stale}); err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
 
@@ -325,7 +325,7 @@ func TestStaleSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln2.Close()
-	if _, err := listen(Endpoint{"unix", live}); !errors.Is(err, ErrSocketInUse) {
+	if _, err := listen(Endpoint{Net: "unix", Addr: live}); !errors.Is(err, ErrSocketInUse) {
 		t.Fatalf("live socket: err = %v, want ErrSocketInUse", err)
 	}
 
@@ -333,7 +333,7 @@ func TestStaleSocket(t *testing.T) {
 	if err := os.WriteFile(regular, []byte("keep"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := listen(Endpoint{"unix", regular}); err == nil {
+	if _, err := listen(Endpoint{Net: "unix", Addr: regular}); err == nil {
 		t.Fatal("a regular file was replaced by a socket")
 	}
 	if b, err := os.ReadFile(regular); err != nil || string(b) != "keep" {
@@ -346,7 +346,7 @@ func TestStaleSocket(t *testing.T) {
 func TestWrongMagicDoesNotDisturbOthers(t *testing.T) {
 	t.Parallel()
 	sock := filepath.Join(t.TempDir(), "m.sock")
-	h := start(t, Options{AcceptAt: []Endpoint{{"unix", sock}}})
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}})
 	bad := newNode("bad", 1)
 	bad.Magic = 1
 	conn, err := net.Dial("unix", sock)
@@ -370,7 +370,9 @@ func TestWrongMagicDoesNotDisturbOthers(t *testing.T) {
 func TestShutdownWritesEverythingReceived(t *testing.T) {
 	t.Parallel()
 	sock := filepath.Join(t.TempDir(), "m.sock")
-	h := start(t, Options{AcceptAt: []Endpoint{{"unix", sock}}})
+	// A generous grace: the node answers the outstanding request at once,
+	// but a loaded test machine must not make that reply count as absent.
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, StopGrace: 5 * time.Second})
 	node := newNode("busy", 2000)
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
@@ -385,7 +387,7 @@ func TestShutdownWritesEverythingReceived(t *testing.T) {
 	}
 	taken := 2000 - node.Traces.Len()
 	got := lines(t, filepath.Join(h.root, "busy"), "json")
-	if len(got) < taken-int(tracer.DefaultRequestNum) || len(got) > taken {
+	if len(got) != taken {
 		t.Fatalf("%d objects on disk, %d taken from the node's queue", len(got), taken)
 	}
 	checkSeq(t, got, "busy", len(got))
@@ -399,16 +401,16 @@ func TestNodeIDs(t *testing.T) {
 	for _, tc := range []struct {
 		got, want string
 	}{
-		{acceptedID(Endpoint{"unix", "/tmp/forwarder.sock"}, nil, nil, 1), "tmp-forwardersock@1"},
-		{acceptedID(Endpoint{"tcp", "0.0.0.0:34567"}, v4, peer, 0), "192168120:41234"},
-		{dialledID(Endpoint{"unix", "/run/cardano/node1.sock"}, nil), "run-cardano-node1sock"},
-		{dialledID(Endpoint{"tcp", "relay.example:3000"}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 3000}), "10005:3000"},
+		{acceptedID(Endpoint{Net: "unix", Addr: "/abs/tmp/forwarder.sock", Raw: "/tmp/forwarder.sock"}, nil, nil, 1), "tmp-forwardersock@1"},
+		{acceptedID(Endpoint{Net: "tcp", Addr: "0.0.0.0:34567"}, v4, peer, 0), "192168120:41234"},
+		{dialledID(Endpoint{Net: "unix", Addr: "/run/cardano/node1.sock"}, nil), "run-cardano-node1sock"},
+		{dialledID(Endpoint{Net: "tcp", Addr: "relay.example:3000"}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 3000}), "10005:3000"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("NodeId %q, want %q", tc.got, tc.want)
 		}
 	}
-	if id := acceptedID(Endpoint{"tcp", "[::]:34567"}, v6, peer, 0); !strings.Contains(id, "ffff") {
+	if id := acceptedID(Endpoint{Net: "tcp", Addr: "[::]:34567"}, v6, peer, 0); !strings.Contains(id, "ffff") {
 		t.Errorf("IPv4 peer on an IPv6 listener: %q", id)
 	}
 }

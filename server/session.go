@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"muninn/datapoint"
@@ -19,6 +21,9 @@ import (
 // loop and the writer: with one batch being written, one buffered and one
 // requested, the node's next batch is always on its way.
 const sinkDepth = 2
+
+// errWriterStopped ends a session whose log writer has failed.
+var errWriterStopped = errors.New("log writer stopped")
 
 var protocols = []muxproto.ProtocolNum{ekg.Protocol, tracer.Protocol, datapoint.Protocol}
 
@@ -56,7 +61,9 @@ func (s *Server) runSession(ctx context.Context, conn net.Conn, id string, diall
 	ss := &session{srv: s, mux: mux, node: node, log: log}
 	err = ss.run(ctx)
 	s.reg.remove(node)
-	log.Info("disconnected", "reason", classify(err), "err", err, "duration", s.opts.Now().Sub(start).Round(time.Millisecond))
+	log.Info("disconnected", "reason", classify(err), "err", err,
+		"received", ss.received.Load(), "count", ss.written.Load(),
+		"duration", s.opts.Now().Sub(start).Round(time.Millisecond).String())
 }
 
 // session is one node connection after the handshake.
@@ -65,6 +72,8 @@ type session struct {
 	mux  *muxproto.Mux
 	node *Node
 	log  *slog.Logger
+
+	received, written atomic.Uint64 // trace objects
 }
 
 // run starts the fixed set of goroutines of one connection and returns
@@ -90,25 +99,34 @@ func (ss *session) run(parent context.Context) error {
 	}
 	dp := datapoint.NewAcceptor(ss.mux.Channel(datapoint.Protocol), datapoint.AcceptorConfig{})
 	sink := make(chan []tracer.TraceObject, sinkDepth)
+	writerDone := make(chan struct{}) // closed when the sink goroutine returns
 	var loops, writer sync.WaitGroup
 	loops.Add(4)
 	writer.Add(1)
 	go func() { // traces
 		defer loops.Done()
 		defer close(sink)
-		handler := func(hctx context.Context, batch []tracer.TraceObject) error {
+		// The handler is not stopped by ctx (the acceptor hands over every
+		// batch it received); it gives up only on the hard stop or when the
+		// writer has failed.
+		handler := func(_ context.Context, batch []tracer.TraceObject) error {
+			ss.received.Add(uint64(len(batch)))
+			ss.log.Debug("trace batch", "count", len(batch))
 			select {
 			case sink <- batch:
 				return nil
-			case <-hctx.Done():
-				return hctx.Err()
+			case <-ss.srv.hard.Done():
+				return context.Cause(ss.srv.hard)
+			case <-writerDone:
+				return errWriterStopped
 			}
 		}
-		cfg := tracer.AcceptorConfig{RequestNum: ss.srv.opts.RequestNum}
+		cfg := tracer.AcceptorConfig{RequestNum: ss.srv.opts.RequestNum, StopGrace: ss.srv.opts.StopGrace}
 		fail(tracer.NewAcceptor(ss.mux.Channel(tracer.Protocol), cfg, handler).Run(ctx))
 	}()
 	go func() { // sink
 		defer writer.Done()
+		defer close(writerDone)
 		if err := ss.write(sink); err != nil {
 			fail(err)
 		}
@@ -189,6 +207,7 @@ func (ss *session) write(sink <-chan []tracer.TraceObject) error {
 		if err := nl.Write(hard, batch); err != nil {
 			return fmt.Errorf("write traces: %w", err)
 		}
+		ss.written.Add(uint64(len(batch)))
 	}
 	return nil
 }
