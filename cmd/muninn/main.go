@@ -1,0 +1,210 @@
+// Command muninn accepts traces, metrics and data points forwarded by
+// cardano-nodes, as a drop-in replacement for cardano-tracer: it reads
+// cardano-tracer's configuration file and flags, and writes its log
+// layout. Without --config it runs on a built-in configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"muninn/config"
+	"muninn/logging"
+	"muninn/server"
+)
+
+// version is the release; set with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// shutdownGrace bounds a graceful stop; past it, writes still pending are
+// abandoned.
+const shutdownGrace = 30 * time.Second
+
+func main() {
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, sig))
+}
+
+type flags struct {
+	config, stateDir, minSeverity string
+	version, help                 bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (flags, *flag.FlagSet, error) {
+	var f flags
+	fs := flag.NewFlagSet("muninn", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, n := range []string{"config", "c"} {
+		fs.StringVar(&f.config, n, "", "cardano-tracer configuration file (YAML or JSON); without it, the built-in configuration")
+	}
+	fs.StringVar(&f.stateDir, "state-dir", "", "accepted for compatibility with cardano-tracer, which no longer uses it")
+	fs.StringVar(&f.minSeverity, "min-log-severity", "Info", "lowest severity of Muninn's own messages: Debug, Info, Notice, Warning, Error, Critical, Alert or Emergency")
+	for _, n := range []string{"version", "v"} {
+		fs.BoolVar(&f.version, n, false, "print the version and exit")
+	}
+	for _, n := range []string{"help", "h"} {
+		fs.BoolVar(&f.help, n, false, "print this help and exit")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: muninn [--config FILE] [--state-dir DIR] [--min-log-severity SEVERITY] [--version] [--help]\n\n")
+		fmt.Fprintf(stderr, "Accepts traces, metrics and data points forwarded by cardano-nodes (a drop-in for cardano-tracer).\n\n")
+		fs.PrintDefaults()
+	}
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintln(stderr, err)
+		fs.Usage()
+	}
+	return f, fs, err
+}
+
+func run(args []string, stdout, stderr io.Writer, sig <-chan os.Signal) int {
+	f, fs, err := parseFlags(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 1
+	case f.help:
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
+	case f.version:
+		fmt.Fprintf(stdout, "muninn %s (cardano-tracer 0.5.0 compatible)\n", version)
+		return 0
+	}
+	level := new(slog.LevelVar)
+	lv, err := parseSeverity(f.minSeverity)
+	if err != nil {
+		fmt.Fprintln(stderr, "muninn: --min-log-severity:", err)
+		return 1
+	}
+	level.Set(lv)
+
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(stderr, "muninn: working directory:", err)
+		return 1
+	}
+	cfg, warnings, err := loadConfig(f.config, wd)
+	if err != nil {
+		fmt.Fprintf(stderr, "muninn: %v\n", err)
+		return 1
+	}
+	switch cfg.Verbosity.Effective() {
+	case config.Maximum:
+		level.Set(min(lv, slog.LevelDebug))
+	}
+	log := newLogger(stdout, level, cfg.Verbosity.Effective())
+	for _, w := range warnings {
+		log.Warn("configuration: "+w.Message, "key", w.Path, "line", w.Line)
+	}
+	for _, k := range notYetServed(cfg) {
+		log.Warn("configuration key not supported by this version; ignored", "key", k)
+	}
+	return serve(cfg, f.config, log, stderr, sig)
+}
+
+func loadConfig(path, wd string) (*config.Config, []config.Warning, error) {
+	if path == "" {
+		return config.Default(wd), nil, nil
+	}
+	return config.Load(path, config.WithWorkDir(wd))
+}
+
+func serve(cfg *config.Config, path string, log *slog.Logger, banner io.Writer, sig <-chan os.Signal) int {
+	logs, err := logging.New(logConfig(cfg, log))
+	if err != nil {
+		log.Error("start log writer", "err", err)
+		return 1
+	}
+	defer func() {
+		if err := logs.Close(); err != nil {
+			log.Error("close log writer", "err", err)
+		}
+	}()
+	srv, err := server.New(serverOptions(cfg, logs, log))
+	if err != nil {
+		log.Error("start server", "err", err)
+		return 1
+	}
+	if err := srv.Listen(); err != nil {
+		log.Error("cannot listen for nodes", "err", err)
+		return 1
+	}
+	printBanner(banner, cfg, path)
+	log.Info("started", "version", version, "config", configName(path))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	for {
+		select {
+		case err := <-served:
+			log.Error("server stopped", "err", err)
+			return 1
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				log.Warn("SIGHUP received: configuration reload is not available in this version; ignoring it")
+				continue
+			}
+			log.Info("stopping", "state", s.String())
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			err := srv.Shutdown(ctx)
+			cancel()
+			<-served
+			if err != nil {
+				log.Error("shutdown incomplete", "err", err)
+				return 1
+			}
+			log.Info("stopped")
+			return 0
+		}
+	}
+}
+
+func configName(path string) string {
+	if path == "" {
+		return "built-in"
+	}
+	return path
+}
+
+// printBanner says where Muninn listens and writes, for a person starting it.
+func printBanner(w io.Writer, cfg *config.Config, path string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "muninn %s: configuration %s, network magic %d\n", version, configName(path), cfg.NetworkMagic)
+	for _, a := range cfg.Network.Addresses {
+		if cfg.Network.Mode == config.AcceptAt {
+			fmt.Fprintf(&b, "  listening for nodes on %s %s", a.Net, a.Addr)
+			if a.Net == "unix" {
+				fmt.Fprintf(&b, "  (node: --tracer-socket-path-connect %s)", a.Addr)
+			} else {
+				fmt.Fprintf(&b, "  (node: --tracer-socket-network-connect %s)", a.Addr)
+			}
+			b.WriteByte('\n')
+		} else {
+			fmt.Fprintf(&b, "  connecting to node at %s %s\n", a.Net, a.Addr)
+		}
+	}
+	for _, l := range cfg.Logging {
+		if l.Mode == config.JournalMode {
+			fmt.Fprintf(&b, "  writing %s traces to the systemd journal\n", l.Format)
+			continue
+		}
+		fmt.Fprintf(&b, "  writing %s traces under %s\n", l.Format, l.Root)
+	}
+	if r := cfg.Rotation; r != nil {
+		fmt.Fprintf(&b, "  rotating at %d bytes, keeping %d older files, deleting after %v\n", r.LogLimit, r.KeepFiles, r.MaxAge)
+	}
+	fmt.Fprint(w, b.String())
+}
