@@ -25,6 +25,7 @@ var allowed = map[string][]string{
 	"internal/muxtest":  {"muxproto"},
 	"internal/fakenode": {"muxproto", "tracer", "ekg", "datapoint"},
 	"internal/layering": {},
+	"integration":       {},
 }
 
 func TestImportsPointDown(t *testing.T) {
