@@ -109,7 +109,7 @@ func (a *Acceptor) receive(ctx context.Context) ([]TraceObject, error) {
 	if err != nil {
 		return nil, err
 	}
-	batch, err := DecodeReply(msg)
+	batch, err := decodeReplyOwned(msg) // Recv hands msg over for good
 	if err != nil {
 		return nil, fmt.Errorf("decode trace reply: %w", err)
 	}

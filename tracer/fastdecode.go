@@ -3,6 +3,7 @@ package tracer
 import (
 	"math"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // DecodeReply decodes a MsgTraceObjectsReply. It copies the message into
@@ -11,7 +12,19 @@ import (
 // shape (a tag-0 or tag-1 time, say) goes to DecodeReplyRef, which also
 // produces every error.
 func DecodeReply(data []byte) ([]TraceObject, error) {
-	if objs, ok := decodeReplyFast(data); ok {
+	if objs, ok := decodeReplyFast(string(data), len(data)); ok {
+		return objs, nil
+	}
+	return DecodeReplyRef(data)
+}
+
+// decodeReplyOwned is DecodeReply for a buffer that the caller hands over
+// for good: nothing may write to data afterwards. The text fields then
+// alias data instead of a copy of it, which saves copying every reply.
+// The acceptor uses it for the messages a Mux hands it, which the Mux
+// never touches again.
+func decodeReplyOwned(data []byte) ([]TraceObject, error) {
+	if objs, ok := decodeReplyFast(unsafe.String(unsafe.SliceData(data), len(data)), len(data)); ok {
 		return objs, nil
 	}
 	return DecodeReplyRef(data)
@@ -123,8 +136,8 @@ func (r *fastReader) enum(max uint64) (uint64, bool) {
 	return r.uint(max)
 }
 
-func decodeReplyFast(data []byte) ([]TraceObject, bool) {
-	r := fastReader{s: string(data)}
+func decodeReplyFast(s string, size int) ([]TraceObject, bool) {
+	r := fastReader{s: s}
 	if n, ok := r.definite(4); !ok || n != 2 {
 		return nil, false
 	}
@@ -136,8 +149,8 @@ func decodeReplyFast(data []byte) ([]TraceObject, bool) {
 		return nil, false
 	}
 	hint := count
-	if hint < 0 || hint > len(data)/32 {
-		hint = len(data) / 256
+	if hint < 0 || hint > size/32 {
+		hint = size / 400
 	}
 	objs := make([]TraceObject, 0, hint)
 	names := make([]string, 0, hint)

@@ -99,6 +99,10 @@ func decodeBoth(t testing.TB, data []byte) ([]TraceObject, error) {
 	if !reflect.DeepEqual(fast, ref) {
 		t.Fatalf("decoders disagree on %x:\nfast %#v\nref  %#v", data, fast, ref)
 	}
+	owned, oerr := decodeReplyOwned(bytes.Clone(data))
+	if (oerr == nil) != (rerr == nil) || !reflect.DeepEqual(owned, ref) {
+		t.Fatalf("owned decoder disagrees on %x: %v / %v", data, oerr, rerr)
+	}
 	return ref, rerr
 }
 
