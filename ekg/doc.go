@@ -15,4 +15,12 @@
 // A response to GetUpdatedMetrics carries only what changed since the
 // previous response on the same connection, so an acceptor must merge it
 // into what it already holds; removed metrics are never announced.
+//
+// A Store keeps one connection's metrics with cardano-tracer's acceptor
+// semantics and publishes immutable Snapshots. From a snapshot,
+// Exposition.Append writes cardano-tracer's Prometheus exposition of one
+// node, Exposition.AppendAll the exposition of every node with a node_name
+// label (Muninn's /metrics), and AppendJSON and AppendJSONMetric ekg-wai's
+// JSON tree. Help is metricsHelp. The writers allocate nothing when the
+// buffer has room (AppendAll uses pooled scratch space).
 package ekg

@@ -1,0 +1,405 @@
+package ekg
+
+import (
+	"cmp"
+	"iter"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Store holds one node connection's metrics with the semantics of
+// cardano-tracer's acceptor store (ekg-forward's storeMetrics,
+// BEHAVIOUR.md §f.3):
+//
+//   - a counter only goes up: a first report sets it to the reported value
+//     (even a negative one); later, a report above the exposed value raises
+//     it to the report, i.e. the positive difference to the store's own
+//     counter is added, and a report at or below it changes nothing. The
+//     difference is taken against the store's own counter, not against the
+//     node's previous report, exactly as ekg-forward does: after reports
+//     100, 50, 60 the counter stays 100 until the node reports more than
+//     100;
+//   - gauges and labels are overwritten;
+//   - a metric whose kind changes takes the new kind and is treated as a
+//     first report (cardano-tracer fails on it instead: ekg-core refuses to
+//     register a name twice);
+//   - metrics are never removed; the store is dropped with the connection.
+//
+// One goroutine calls Apply (the poll loop; concurrent calls are
+// serialised); any number of readers call Snapshot, which never blocks and
+// never waits for Apply.
+type Store struct {
+	mu  sync.Mutex // serialises Apply; readers never take it
+	cur atomic.Pointer[Snapshot]
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	s := new(Store)
+	s.cur.Store(&emptySnapshot)
+	return s
+}
+
+var emptySnapshot Snapshot
+
+// Snapshot returns the current metrics. The snapshot never changes; a
+// later Apply publishes a new one.
+func (s *Store) Snapshot() *Snapshot { return s.cur.Load() }
+
+// class is how a sample is exposed, fixed when its value is stored.
+type class uint8
+
+const (
+	clsCounter  class = iota // EKG counter
+	clsGauge                 // EKG gauge
+	clsNumber                // label holding a number (_real): TYPE gauge, text copied
+	clsInfo                  // label "{k="v",…} v": TYPE info (gauge under text 0.0.4)
+	clsInfoNode              // clsInfo with its own node_name label: /metrics leaves it out
+	clsBad                   // label no format can carry (not a number, broken label set): left out
+)
+
+func (c class) kind() Kind {
+	switch c {
+	case clsCounter:
+		return KindCounter
+	case clsGauge:
+		return KindGauge
+	}
+	return KindLabel
+}
+
+func classOf(v Value) class {
+	switch v.Kind {
+	case KindCounter:
+		return clsCounter
+	case KindGauge:
+		return clsGauge
+	}
+	return classifyLabel(v.Text)
+}
+
+// sample is one metric in a snapshot, 16 bytes. Its name is
+// Snapshot.names[previous sample's end:end]; for a counter or gauge val is
+// the value, for a label the index of its text in Snapshot.texts.
+type sample struct {
+	end uint32
+	cls class
+	val int64
+}
+
+// Snapshot is an immutable view of a store: its metrics sorted by internal
+// name, with counters as exposed. The order compares names segment by
+// segment (a '.' sorts before every other byte), which is the order of the
+// EKG JSON tree; for names without '.' it is byte order.
+//
+// A Snapshot is safe for concurrent use; a nil *Snapshot is empty.
+type Snapshot struct {
+	names   string   // every name, concatenated in sample order
+	samples []sample // sorted by name, see compareNames
+	texts   []string // label texts
+	lay     *layout  // derived from the names alone; nil when empty
+}
+
+// layout is what the writers derive from the set of names; snapshots share
+// it until a name is added. Only empty snapshots have none.
+type layout struct {
+	// skip lists, ascending, the samples an exposition leaves out for each
+	// setting of metricsNoSuffix (index 1 for true): names that give no
+	// valid Prometheus name, names that give the tracer's own
+	// ekg_server_timestamp_ms, and every name but the first that gives the
+	// same Prometheus name.
+	skip [2][]uint32
+
+	// help caches the help lookups of the last Help used with this layout.
+	help atomic.Pointer[helpIndex]
+}
+
+func (sn *Snapshot) skips(noSuffix bool) []uint32 {
+	if sn.lay == nil {
+		return nil
+	}
+	if noSuffix {
+		return sn.lay.skip[1]
+	}
+	return sn.lay.skip[0]
+}
+
+// Len returns the number of metrics.
+func (sn *Snapshot) Len() int {
+	if sn == nil {
+		return 0
+	}
+	return len(sn.samples)
+}
+
+func (sn *Snapshot) name(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = sn.samples[i-1].end
+	}
+	return sn.names[start:sn.samples[i].end]
+}
+
+func (sn *Snapshot) value(i int) Value {
+	sm := &sn.samples[i]
+	switch k := sm.cls.kind(); k {
+	case KindCounter, KindGauge:
+		return Value{Kind: k, Int: sm.val}
+	}
+	return Label(sn.texts[sm.val])
+}
+
+func (sn *Snapshot) text(i int) string { return sn.texts[sn.samples[i].val] }
+
+// search returns the position of name, or where it would be inserted.
+func (sn *Snapshot) search(name string) (int, bool) {
+	if sn == nil {
+		return 0, false
+	}
+	return bsearch(len(sn.samples), func(i int) int { return compareNames(sn.name(i), name) })
+}
+
+// bsearch is a binary search over n ordered items: cmp(i) compares item i
+// with the target.
+func bsearch(n int, cmp func(int) int) (int, bool) {
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if cmp(m) < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < n && cmp(lo) == 0
+}
+
+// Lookup returns the value of the named metric, counters as exposed.
+func (sn *Snapshot) Lookup(name string) (Value, bool) {
+	i, ok := sn.search(name)
+	if !ok {
+		return Value{}, false
+	}
+	return sn.value(i), true
+}
+
+// All yields the metrics in the snapshot's order.
+func (sn *Snapshot) All() iter.Seq[Metric] {
+	return func(yield func(Metric) bool) {
+		for i := range sn.Len() {
+			if !yield(Metric{Name: sn.name(i), Value: sn.value(i)}) {
+				return
+			}
+		}
+	}
+}
+
+// compareNames orders internal names segment by segment: byte order, but
+// a '.' sorts before every other byte, so that "a.b" < "a.b.c" < "a-c"
+// (the order of the keys in the JSON tree).
+func compareNames(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	// Skip the common prefix (often "cardano.node.metrics.") 8 bytes at a
+	// time.
+	for i+8 <= n && load64(a, i) == load64(b, i) {
+		i += 8
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	if i == n {
+		return cmp.Compare(len(a), len(b))
+	}
+	x, y := int(a[i]), int(b[i])
+	if x == '.' {
+		x = -1
+	}
+	if y == '.' {
+		y = -1
+	}
+	return cmp.Compare(x, y)
+}
+
+// load64 reads 8 bytes of s at i (the compiler makes it one load).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// Apply merges one poll response into the store and publishes the result.
+// Metrics the response repeats are applied in order; values of a Kind
+// other than counter, gauge and label are ignored. Apply keeps the label
+// texts of ms (the decoder allocates each string on its own) and copies the
+// names. A response that changes nothing publishes nothing.
+func (s *Store) Apply(ms []Metric) {
+	if len(ms) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev := s.cur.Load()
+	next, ok := update(prev, ms)
+	if !ok {
+		next = rebuild(prev, ms) // a new name or a new kind: rare
+	}
+	if next != nil {
+		s.cur.Store(next)
+	}
+}
+
+// merge returns the value a metric holding old has after the report v.
+func merge(old, v Value) Value {
+	if old.Kind == KindCounter && v.Kind == KindCounter {
+		v.Int = max(v.Int, old.Int)
+	}
+	return v
+}
+
+// update returns prev with the values of ms, or nil when nothing changes.
+// It copies the samples or the label texts, never the names. It fails
+// (false) when a name is new or changes its kind.
+func update(prev *Snapshot, ms []Metric) (*Snapshot, bool) {
+	var (
+		samples []sample // copy of prev.samples, made on the first change
+		texts   []string // copy of prev.texts, made on the first label change
+	)
+	for _, m := range ms {
+		if m.Value.Kind > KindLabel {
+			continue
+		}
+		i, ok := prev.search(m.Name)
+		if !ok || prev.samples[i].cls.kind() != m.Value.Kind {
+			return nil, false
+		}
+		sm := prev.samples[i]
+		if samples != nil {
+			sm = samples[i]
+		}
+		if m.Value.Kind != KindLabel {
+			v := m.Value.Int
+			if m.Value.Kind == KindCounter {
+				v = max(v, sm.val)
+			}
+			if v == sm.val {
+				continue
+			}
+			sm.val = v
+		} else {
+			cur := prev.texts[sm.val]
+			if texts != nil {
+				cur = texts[sm.val]
+			}
+			if cur == m.Value.Text {
+				continue
+			}
+			if texts == nil {
+				texts = slices.Clone(prev.texts)
+			}
+			texts[sm.val] = m.Value.Text
+			c := classifyLabel(m.Value.Text)
+			if c == sm.cls {
+				continue
+			}
+			sm.cls = c
+		}
+		if samples == nil {
+			samples = slices.Clone(prev.samples)
+		}
+		samples[i] = sm
+	}
+	if samples == nil && texts == nil {
+		return nil, true
+	}
+	next := &Snapshot{names: prev.names, samples: prev.samples, texts: prev.texts, lay: prev.lay}
+	if samples != nil {
+		next.samples = samples
+	}
+	if texts != nil {
+		next.texts = texts
+	}
+	return next, true
+}
+
+// entry is a metric while a snapshot is rebuilt.
+type entry struct {
+	name string
+	v    Value
+}
+
+// rebuild returns prev with ms applied in order, for responses that add
+// names or change kinds.
+func rebuild(prev *Snapshot, ms []Metric) *Snapshot {
+	in := slices.DeleteFunc(slices.Clone(ms), func(m Metric) bool { return m.Value.Kind > KindLabel })
+	// Stable, so that the reports of one name keep their order.
+	slices.SortStableFunc(in, func(a, b Metric) int { return compareNames(a.Name, b.Name) })
+	es := make([]entry, 0, prev.Len()+len(in))
+	i, j := 0, 0
+	for i < prev.Len() || j < len(in) {
+		c := 1
+		if i < prev.Len() {
+			c = -1
+			if j < len(in) {
+				c = compareNames(prev.name(i), in[j].Name)
+			}
+		}
+		var e entry
+		switch {
+		case c < 0:
+			es = append(es, entry{prev.name(i), prev.value(i)})
+			i++
+			continue
+		case c == 0:
+			e = entry{prev.name(i), merge(prev.value(i), in[j].Value)}
+			i++
+		default:
+			e = entry{in[j].Name, in[j].Value}
+		}
+		for j++; j < len(in) && in[j].Name == e.name; j++ {
+			e.v = merge(e.v, in[j].Value)
+		}
+		es = append(es, e)
+	}
+	return build(es)
+}
+
+// build makes the compact snapshot of es, which is sorted and unique, and
+// derives its layout. Names beyond 4 GiB in total are left out (the
+// ingress limits make that impossible in practice).
+func build(es []entry) *Snapshot {
+	size, nLabels := 0, 0
+	for i, e := range es {
+		if size+len(e.name) > math.MaxUint32 {
+			es = es[:i]
+			break
+		}
+		size += len(e.name)
+		if e.v.Kind == KindLabel {
+			nLabels++
+		}
+	}
+	var names strings.Builder // its String does not copy
+	names.Grow(size)
+	sn := &Snapshot{samples: make([]sample, len(es))}
+	if nLabels > 0 {
+		sn.texts = make([]string, 0, nLabels)
+	}
+	for i, e := range es {
+		names.WriteString(e.name)
+		sm := sample{end: uint32(names.Len()), cls: classOf(e.v)}
+		if e.v.Kind == KindLabel {
+			sm.val = int64(len(sn.texts))
+			sn.texts = append(sn.texts, e.v.Text)
+		} else {
+			sm.val = e.v.Int
+		}
+		sn.samples[i] = sm
+	}
+	sn.names = names.String()
+	sn.lay = deriveLayout(sn)
+	return sn
+}

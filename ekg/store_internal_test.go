@@ -1,0 +1,95 @@
+package ekg
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// TestSnapshotDoesNotWaitForApply reads while an Apply holds the store:
+// Snapshot returns at once with the last published snapshot (were it to
+// wait, the test would hang).
+func TestSnapshotDoesNotWaitForApply(t *testing.T) {
+	t.Parallel()
+	s := NewStore()
+	s.Apply([]Metric{{Name: "a", Value: Gauge(1)}})
+	s.mu.Lock() // an Apply in progress
+	defer s.mu.Unlock()
+	if v, ok := s.Snapshot().Lookup("a"); !ok || v != Gauge(1) {
+		t.Errorf("a = %v, %v", v, ok)
+	}
+}
+
+// TestSampleSize keeps the per-metric cost of a snapshot at 16 bytes.
+func TestSampleSize(t *testing.T) {
+	t.Parallel()
+	if n := unsafe.Sizeof(sample{}); n != 16 {
+		t.Errorf("sample is %d bytes, want 16", n)
+	}
+}
+
+// TestUnknownKindIgnored: a value of no known kind changes nothing.
+func TestUnknownKindIgnored(t *testing.T) {
+	t.Parallel()
+	s := NewStore()
+	s.Apply([]Metric{{Name: "a", Value: Value{Kind: 7, Int: 1}}, {Name: "b", Value: Gauge(2)}})
+	s.Apply([]Metric{{Name: "b", Value: Value{Kind: 3, Text: "x"}}})
+	if s.Snapshot().Len() != 1 {
+		t.Errorf("Len = %d, want 1", s.Snapshot().Len())
+	}
+	if v, _ := s.Snapshot().Lookup("b"); v != Gauge(2) {
+		t.Errorf("b = %v", v)
+	}
+}
+
+func TestValidLabelSet(t *testing.T) {
+	t.Parallel()
+	many := func(n int, dup bool) string {
+		var sb strings.Builder
+		sb.WriteString("{")
+		for i := range n {
+			if i > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, "l%d=\"v\"", i)
+		}
+		if dup {
+			sb.WriteString(`,l3="again"`)
+		}
+		sb.WriteString("} 1")
+		return sb.String()
+	}
+	for _, tc := range []struct {
+		s           string
+		ok, hasNode bool
+	}{
+		{`{} 1`, true, false},
+		{`{a="b"} 1`, true, false},
+		{`{a="b",node_name="n"} 0.5`, true, true},
+		{`{_a1="\\\"\n"} +Inf`, true, false},
+		{many(16, false), true, false},
+		{many(17, false), true, false},
+		{many(100, false), true, false},
+		{many(100, true), false, false},
+		{many(10, true), false, false},
+		{`{a="b"}1`, false, false},
+		{`{a="b"} `, false, false},
+		{`{a="b" } 1`, false, false},
+		{`{ a="b"} 1`, false, false},
+		{`{a="b",} 1`, false, false},
+		{`{,a="b"} 1`, false, false},
+		{`{a="b"`, false, false},
+		{`{a="b\"} 1`, false, false},
+		{`{a=""} 1 2`, false, false},
+		{`{a="b"} 0x1p3`, false, false},
+		{`{`, false, false},
+		{`{}`, false, false},
+		{"{a=\"b\xff\"} 1", false, false},
+	} {
+		ok, hasNode := validLabelSet(tc.s)
+		if ok != tc.ok || (ok && hasNode != tc.hasNode) {
+			t.Errorf("validLabelSet(%q) = %v, %v; want %v, %v", tc.s, ok, hasNode, tc.ok, tc.hasNode)
+		}
+	}
+}

@@ -1,0 +1,251 @@
+package ekg_test
+
+import (
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+
+	"muninn/ekg"
+)
+
+func snapMap(sn *ekg.Snapshot) map[string]ekg.Value {
+	m := make(map[string]ekg.Value)
+	for mt := range sn.All() {
+		m[mt.Name] = mt.Value
+	}
+	return m
+}
+
+func TestStoreSemantics(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		apply []ekg.Metric
+		want  ekg.Value // value of "m" afterwards
+	}
+	c, g, l := ekg.Counter, ekg.Gauge, ekg.Label
+	m := func(v ekg.Value) []ekg.Metric { return []ekg.Metric{{Name: "m", Value: v}} }
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"counter first report sets", []step{{m(c(100)), c(100)}}},
+		{"counter negative first report", []step{{m(c(-5)), c(-5)}, {m(c(-7)), c(-5)}, {m(c(2)), c(2)}}},
+		{"counter increases", []step{{m(c(100)), c(100)}, {m(c(130)), c(130)}, {m(c(131)), c(131)}}},
+		{"counter decrease ignored, against the store's own counter", []step{
+			{m(c(100)), c(100)}, {m(c(50)), c(100)}, {m(c(60)), c(100)}, {m(c(101)), c(101)},
+		}},
+		{"counter repeated in one response", []step{{[]ekg.Metric{{"m", c(10)}, {"m", c(5)}, {"m", c(12)}}, c(12)}}},
+		{"new counter repeated in one response", []step{{m(c(1)), c(1)}, {[]ekg.Metric{{"n", c(9)}, {"m", c(4)}, {"n", c(3)}}, c(4)}}},
+		{"gauge overwrites", []step{{m(g(10)), g(10)}, {m(g(-3)), g(-3)}, {m(g(7)), g(7)}}},
+		{"label overwrites", []step{{m(l("a")), l("a")}, {m(l("0.5")), l("0.5")}, {m(l("{a=\"b\"} 1")), l("{a=\"b\"} 1")}}},
+		{"kind change: counter to gauge", []step{{m(c(100)), c(100)}, {m(g(5)), g(5)}}},
+		{"kind change: gauge to counter is a first report", []step{{m(g(100)), g(100)}, {m(c(5)), c(5)}, {m(c(4)), c(5)}}},
+		{"kind change: label to counter and back", []step{{m(l("x")), l("x")}, {m(c(5)), c(5)}, {m(l("y")), l("y")}}},
+		{"kind change within one response", []step{{[]ekg.Metric{{"m", g(1)}, {"m", l("z")}, {"m", c(3)}}, c(3)}}},
+		{"empty response", []step{{m(g(1)), g(1)}, {nil, g(1)}, {[]ekg.Metric{}, g(1)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := ekg.NewStore()
+			for i, st := range tc.steps {
+				s.Apply(st.apply)
+				got, ok := s.Snapshot().Lookup("m")
+				if !ok || got != st.want {
+					t.Fatalf("step %d: m = %v (%v), %v; want %v (%v)", i, got, got.Kind, ok, st.want, st.want.Kind)
+				}
+			}
+		})
+	}
+}
+
+func TestStoreKeepsAndSorts(t *testing.T) {
+	t.Parallel()
+	s := ekg.NewStore()
+	s.Apply([]ekg.Metric{{"b", ekg.Gauge(1)}, {"a.b.c", ekg.Gauge(2)}, {"a-c", ekg.Gauge(3)}})
+	first := s.Snapshot()
+	s.Apply([]ekg.Metric{{"a.b", ekg.Gauge(4)}, {"a", ekg.Label("x")}})
+	s.Apply([]ekg.Metric{{"b", ekg.Gauge(5)}}) // a partial response: nothing is removed
+	var names []string
+	for mt := range s.Snapshot().All() {
+		names = append(names, mt.Name)
+	}
+	if want := []string{"a", "a.b", "a.b.c", "a-c", "b"}; !slices.Equal(names, want) {
+		t.Errorf("names %q, want %q (segment order)", names, want)
+	}
+	if got := snapMap(first); !maps.Equal(got, map[string]ekg.Value{"b": ekg.Gauge(1), "a.b.c": ekg.Gauge(2), "a-c": ekg.Gauge(3)}) {
+		t.Errorf("an old snapshot changed: %v", got)
+	}
+	if v, _ := s.Snapshot().Lookup("b"); v != ekg.Gauge(5) {
+		t.Errorf("b = %v", v)
+	}
+	if _, ok := s.Snapshot().Lookup("c"); ok {
+		t.Error("Lookup finds a missing name")
+	}
+	before := s.Snapshot()
+	s.Apply([]ekg.Metric{{"b", ekg.Gauge(5)}, {"a", ekg.Label("x")}})
+	if s.Snapshot() != before {
+		t.Error("a response without changes published a new snapshot")
+	}
+}
+
+// TestStoreMatchesModel applies pseudo-random responses and compares with
+// a plain map that implements the semantics directly.
+func TestStoreMatchesModel(t *testing.T) {
+	t.Parallel()
+	s := ekg.NewStore()
+	model := map[string]ekg.Value{}
+	x := uint64(1)
+	rnd := func(n uint64) uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x % n }
+	for round := range 300 {
+		ms := make([]ekg.Metric, rnd(20))
+		for i := range ms {
+			name := fmt.Sprintf("n.%d", rnd(40))
+			var v ekg.Value
+			switch rnd(6) {
+			case 0:
+				v = ekg.Gauge(int64(rnd(10)) - 5)
+			case 1:
+				v = ekg.Label(fmt.Sprint(rnd(3)))
+			default:
+				v = ekg.Counter(int64(rnd(1000)))
+			}
+			ms[i] = ekg.Metric{Name: name, Value: v}
+			old, ok := model[name]
+			if ok && old.Kind == ekg.KindCounter && v.Kind == ekg.KindCounter {
+				v.Int = max(v.Int, old.Int)
+			}
+			model[name] = v
+		}
+		s.Apply(ms)
+		if got := snapMap(s.Snapshot()); !maps.Equal(got, model) {
+			t.Fatalf("round %d: store %v, model %v", round, got, model)
+		}
+		if s.Snapshot().Len() != len(model) {
+			t.Fatalf("Len %d, want %d", s.Snapshot().Len(), len(model))
+		}
+	}
+}
+
+// TestStoreConcurrent runs Apply against readers that render what they
+// see; under -race it shows the snapshots are never written after being
+// published. Readers check that counters never go down.
+func TestStoreConcurrent(t *testing.T) {
+	t.Parallel()
+	s := ekg.NewStore()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var e ekg.Exposition
+			var b []byte
+			last := int64(-1)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				sn := s.Snapshot()
+				b = e.Append(b[:0], sn, ekg.OpenMetrics, clock)
+				b = ekg.AppendJSON(b[:0], sn, clock)
+				if v, ok := sn.Lookup("c"); ok {
+					if v.Int < last {
+						t.Errorf("counter went down: %d after %d", v.Int, last)
+						return
+					}
+					last = v.Int
+				}
+			}
+		}()
+	}
+	for i := range 2000 {
+		s.Apply([]ekg.Metric{
+			{Name: "c", Value: ekg.Counter(int64(i))},
+			{Name: fmt.Sprintf("g.%d", i%50), Value: ekg.Gauge(int64(i))},
+			{Name: "l", Value: ekg.Label(fmt.Sprint(i))},
+		})
+	}
+	close(stop)
+	wg.Wait()
+	if v, _ := s.Snapshot().Lookup("c"); v != ekg.Counter(1999) {
+		t.Errorf("c = %v", v)
+	}
+}
+
+// realistic300 returns a node's poll response of 300 metrics: names and
+// values shaped like cardano-node's (prefix, suffixes, rts.gc.*, _real
+// labels, one build-info label).
+func realistic300() []ekg.Metric {
+	ms := nodeMetrics()[:29] // the fixture without its odd names
+	areas := []string{"ChainDB", "peerSelection", "connectionManager", "inboundGovernor", "blockfetchclient",
+		"Forge", "Mempool", "txSubmission", "LedgerDB", "RTS"}
+	for i := 0; len(ms) < 300; i++ {
+		name := fmt.Sprintf("cardano.node.metrics.%s.metric%03d", areas[i%len(areas)], i)
+		switch i % 5 {
+		case 0, 1:
+			ms = append(ms, ekg.Metric{Name: name + "_int", Value: ekg.Gauge(int64(i) * 7919)})
+		case 2:
+			ms = append(ms, ekg.Metric{Name: name + "_counter", Value: ekg.Counter(int64(i) * 1000003)})
+		case 3:
+			ms = append(ms, ekg.Metric{Name: name + "_real", Value: ekg.Label(fmt.Sprintf("%d.%04de-2", i%10, i))})
+		default:
+			ms = append(ms, ekg.Metric{Name: fmt.Sprintf("rts.gc.stat%03d", i), Value: ekg.Counter(int64(i) << 20)})
+		}
+	}
+	return ms
+}
+
+// TestStoreSize measures the heap a store of 300 realistic metrics keeps:
+// the budget is 32 KiB. The strings are fresh per store, as the decoder
+// makes them.
+func TestStoreSize(t *testing.T) {
+	const stores = 200
+	base := realistic300()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	inputs := make([][]ekg.Metric, stores)
+	for i := range inputs {
+		in := make([]ekg.Metric, len(base))
+		for j, m := range base {
+			in[j] = ekg.Metric{Name: string([]byte(m.Name)), Value: m.Value}
+			in[j].Value.Text = string([]byte(m.Value.Text))
+		}
+		inputs[i] = in
+	}
+	kept := make([]*ekg.Store, stores)
+	for i := range kept {
+		kept[i] = ekg.NewStore()
+		kept[i].Apply(inputs[i])
+		inputs[i] = nil // the store keeps only what it needs
+	}
+	inputs = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / stores
+	t.Logf("a store of %d metrics keeps %d bytes (%.1f KiB)", kept[0].Snapshot().Len(), per, float64(per)/1024)
+	if per > 32<<10 {
+		t.Errorf("a store of 300 metrics keeps %d bytes, budget 32 KiB", per)
+	}
+	// A scrape with help texts adds the per-layout help index.
+	e := ekg.Exposition{Help: ekg.NewHelp(helpTexts())}
+	var buf []byte
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, s := range kept {
+		buf = e.Append(buf[:0], s.Snapshot(), ekg.OpenMetrics, clock)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	withHelp := per + (int64(after.HeapAlloc)-int64(before.HeapAlloc))/stores
+	t.Logf("after a scrape with help texts: %d bytes (%.1f KiB)", withHelp, float64(withHelp)/1024)
+	if withHelp > 32<<10 {
+		t.Errorf("a store of 300 metrics keeps %d bytes after a scrape with help, budget 32 KiB", withHelp)
+	}
+	runtime.KeepAlive(kept)
+}
