@@ -21,7 +21,7 @@ type Node struct {
 	Remote      string // the peer's address, for diagnostics
 	ConnectedAt time.Time
 
-	metrics metricSet
+	store *ekg.Store // metrics polled on this connection; dropped with it
 
 	named chan struct{} // closed once the fields below are set
 	name  string        // NodeName
@@ -30,35 +30,8 @@ type Node struct {
 	info  *datapoint.NodeInfo
 }
 
-// metricSet holds the latest value of each metric a node reported. EKG
-// responses to GetUpdatedMetrics carry only what changed, so each one is
-// merged into what is already there.
-type metricSet struct {
-	mu sync.Mutex
-	m  map[string]ekg.Value
-}
-
-func (s *metricSet) merge(ms []ekg.Metric) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = make(map[string]ekg.Value, len(ms))
-	}
-	for _, m := range ms {
-		s.m[m.Name] = m.Value
-	}
-}
-
-// Metrics returns a copy of the node's latest metric values, by name.
-func (n *Node) Metrics() map[string]ekg.Value {
-	n.metrics.mu.Lock()
-	defer n.metrics.mu.Unlock()
-	out := make(map[string]ekg.Value, len(n.metrics.m))
-	for k, v := range n.metrics.m {
-		out[k] = v
-	}
-	return out
-}
+// Store returns the node's EKG metrics, as polled on this connection.
+func (n *Node) Store() *ekg.Store { return n.store }
 
 // Identity is a node's resolved names.
 type Identity struct {
@@ -100,7 +73,7 @@ func (r *Registry) add(id, remote string, now time.Time) *Node {
 	for k := 2; r.nodes[unique] != nil; k++ {
 		unique = fmt.Sprintf("%s-%d", id, k)
 	}
-	n := &Node{ID: unique, Remote: remote, ConnectedAt: now, named: make(chan struct{})}
+	n := &Node{ID: unique, Remote: remote, ConnectedAt: now, named: make(chan struct{}), store: ekg.NewStore()}
 	r.nodes[unique] = n
 	return n
 }
@@ -135,6 +108,13 @@ func (r *Registry) name(n *Node, given string, info *datapoint.NodeInfo) Identit
 func (r *Registry) free(n *Node, key string) bool {
 	h := r.held[key]
 	return h == nil || h == n
+}
+
+// bySlug returns the named node with that route, or nil.
+func (r *Registry) bySlug(slug string) *Node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held["slug:"+slug]
 }
 
 // remove forgets a node and frees its names.

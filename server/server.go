@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"muninn/logging"
 	"muninn/muxproto"
 	"muninn/tracer"
@@ -30,9 +32,10 @@ type Options struct {
 	StopGrace        time.Duration // on shutdown, wait for a requested reply to start; default 100 ms
 	Mux              muxproto.Config
 
-	Logs *logging.Writer // where trace objects go; required
-	Log  *slog.Logger    // diagnostics; required
-	Now  func() time.Time
+	Logs    *logging.Writer // where trace objects go; required
+	Log     *slog.Logger    // diagnostics; required
+	Metrics *Metrics        // Muninn's own metrics; nil: kept on a private registry
+	Now     func() time.Time
 }
 
 func (o *Options) setDefaults() error {
@@ -50,6 +53,13 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		m, err := NewMetrics(prometheus.NewRegistry())
+		if err != nil {
+			return err
+		}
+		o.Metrics = m
 	}
 	var errs []error
 	if (len(o.AcceptAt) == 0) == (len(o.ConnectTo) == 0) {

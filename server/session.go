@@ -22,6 +22,12 @@ import (
 // requested, the node's next batch is always on its way.
 const sinkDepth = 2
 
+// batch is one reply's objects on their way to the writer.
+type batch struct {
+	objects []tracer.TraceObject
+	bytes   int // encoded size of the reply
+}
+
 // errWriterStopped ends a session whose log writer has failed.
 var errWriterStopped = errors.New("log writer stopped")
 
@@ -42,15 +48,25 @@ func (s *Server) runSession(ctx context.Context, conn net.Conn, id string, diall
 		own, handshake = muxproto.FromInitiator, muxproto.ClientHandshake
 	}
 	log.Info("connection opened")
+	m := s.opts.Metrics
 	hs := muxproto.HandshakeConfig{NetworkMagic: s.opts.NetworkMagic, Timeout: s.opts.HandshakeTimeout}
-	if _, err := handshake(ctx, conn, hs); err != nil {
+	m.connections.WithLabelValues(stateHandshaking).Inc()
+	_, err := handshake(ctx, conn, hs)
+	m.connections.WithLabelValues(stateHandshaking).Dec()
+	if err != nil {
 		log.Warn("handshake failed", "reason", classify(err), "err", err)
+		if errors.Is(err, muxproto.ErrHandshakeRefused) {
+			m.handshakeRefusals.Inc()
+		}
+		m.closed(err)
 		if cerr := conn.Close(); cerr != nil {
 			log.Debug("close connection", "err", cerr)
 		}
 		return
 	}
 	log.Info("handshake accepted")
+	m.connections.WithLabelValues(stateConnected).Inc()
+	defer m.connections.WithLabelValues(stateConnected).Dec()
 	mux, err := muxproto.New(conn, own, protocols, s.opts.Mux, log)
 	if err != nil { // the options were validated in New
 		log.Error("start multiplexer", "err", err)
@@ -61,6 +77,7 @@ func (s *Server) runSession(ctx context.Context, conn net.Conn, id string, diall
 	ss := &session{srv: s, mux: mux, node: node, log: log}
 	err = ss.run(ctx)
 	s.reg.remove(node)
+	m.closed(err)
 	log.Info("disconnected", "reason", classify(err), "err", err,
 		"received", ss.received.Load(), "count", ss.written.Load(),
 		"duration", s.opts.Now().Sub(start).Round(time.Millisecond).String())
@@ -98,7 +115,7 @@ func (ss *session) run(parent context.Context) error {
 		cancel(err)
 	}
 	dp := datapoint.NewAcceptor(ss.mux.Channel(datapoint.Protocol), datapoint.AcceptorConfig{})
-	sink := make(chan []tracer.TraceObject, sinkDepth)
+	sink := make(chan batch, sinkDepth)
 	writerDone := make(chan struct{}) // closed when the sink goroutine returns
 	var loops, writer sync.WaitGroup
 	loops.Add(4)
@@ -109,11 +126,12 @@ func (ss *session) run(parent context.Context) error {
 		// The handler is not stopped by ctx (the acceptor hands over every
 		// batch it received); it gives up only on the hard stop or when the
 		// writer has failed.
-		handler := func(_ context.Context, batch []tracer.TraceObject) error {
-			ss.received.Add(uint64(len(batch)))
-			ss.log.Debug("trace batch", "count", len(batch))
+		var acc *tracer.Acceptor
+		handler := func(_ context.Context, objs []tracer.TraceObject) error {
+			ss.received.Add(uint64(len(objs)))
+			ss.log.Debug("trace batch", "count", len(objs), "bytes", acc.LastReplyBytes())
 			select {
-			case sink <- batch:
+			case sink <- batch{objs, acc.LastReplyBytes()}:
 				return nil
 			case <-ss.srv.hard.Done():
 				return context.Cause(ss.srv.hard)
@@ -122,7 +140,8 @@ func (ss *session) run(parent context.Context) error {
 			}
 		}
 		cfg := tracer.AcceptorConfig{RequestNum: ss.srv.opts.RequestNum, StopGrace: ss.srv.opts.StopGrace}
-		fail(tracer.NewAcceptor(ss.mux.Channel(tracer.Protocol), cfg, handler).Run(ctx))
+		acc = tracer.NewAcceptor(ss.mux.Channel(tracer.Protocol), cfg, handler)
+		fail(acc.Run(ctx))
 	}()
 	go func() { // sink
 		defer writer.Done()
@@ -134,7 +153,15 @@ func (ss *session) run(parent context.Context) error {
 	go func() { // ekg
 		defer loops.Done()
 		poll := ekg.PollConfig{Period: ss.srv.opts.EKGPeriod, Full: ss.srv.opts.EKGFull}
-		fail(ekg.NewAcceptor(ss.mux.Channel(ekg.Protocol)).Poll(ctx, poll, ss.node.metrics.merge))
+		err := ekg.NewAcceptor(ss.mux.Channel(ekg.Protocol)).Poll(ctx, poll, func(ms []ekg.Metric) {
+			ss.node.store.Apply(ms)
+			ss.srv.opts.Metrics.ekgPolls.Inc()
+			ss.log.Debug("metrics polled", "count", len(ms))
+		})
+		if r := classify(err); r != ReasonShutdown && r != ReasonPeerClosed {
+			ss.srv.opts.Metrics.ekgPollFailures.Inc()
+		}
+		fail(err)
 	}()
 	go func() { // dp
 		defer loops.Done()
@@ -181,9 +208,14 @@ func (ss *session) resolveName(ctx context.Context, dp *datapoint.Acceptor) {
 // the node's name before the first batch, so that every batch lands under
 // the final name. It drains sink after the trace loop has closed it and
 // stops early only on the server's hard stop.
-func (ss *session) write(sink <-chan []tracer.TraceObject) error {
+func (ss *session) write(sink <-chan batch) error {
 	hard := ss.srv.hard
-	var nl *logging.NodeLog
+	m := ss.srv.opts.Metrics
+	var (
+		nl    *logging.NodeLog
+		name  string
+		stats logging.Stats
+	)
 	defer func() {
 		if nl != nil {
 			if err := nl.Close(); err != nil {
@@ -191,7 +223,7 @@ func (ss *session) write(sink <-chan []tracer.TraceObject) error {
 			}
 		}
 	}()
-	for batch := range sink {
+	for b := range sink {
 		if nl == nil {
 			select {
 			case <-ss.node.named:
@@ -199,15 +231,20 @@ func (ss *session) write(sink <-chan []tracer.TraceObject) error {
 				return fmt.Errorf("write traces: %w", context.Cause(hard))
 			}
 			id, _ := ss.node.Identity()
+			name = id.Name
 			var err error
 			if nl, err = ss.srv.opts.Logs.Open(logging.Node{Name: id.Name, Dir: id.Dir}); err != nil {
 				return fmt.Errorf("open log files: %w", err)
 			}
 		}
-		if err := nl.Write(hard, batch); err != nil {
+		m.objectsReceived.WithLabelValues(name).Add(float64(len(b.objects)))
+		m.bytesReceived.WithLabelValues(name).Add(float64(b.bytes))
+		err := nl.Write(hard, b.objects)
+		m.logDelta(name, &stats, nl.Stats())
+		if err != nil {
 			return fmt.Errorf("write traces: %w", err)
 		}
-		ss.written.Add(uint64(len(batch)))
+		ss.written.Add(uint64(len(b.objects)))
 	}
 	return nil
 }

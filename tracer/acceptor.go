@@ -45,10 +45,15 @@ func (c AcceptorConfig) withDefaults() AcceptorConfig {
 
 // Acceptor requests trace objects from a node and hands them to a Handler.
 type Acceptor struct {
-	ch      *muxproto.Channel
-	cfg     AcceptorConfig
-	handler Handler
+	ch        *muxproto.Channel
+	cfg       AcceptorConfig
+	handler   Handler
+	lastBytes int // size of the reply being handled; Run's goroutine only
 }
+
+// LastReplyBytes is the encoded size of the reply whose batch the handler
+// is being given. Call it from the handler only.
+func (a *Acceptor) LastReplyBytes() int { return a.lastBytes }
 
 // NewAcceptor returns an acceptor for the TraceObject channel of a Mux.
 func NewAcceptor(ch *muxproto.Channel, cfg AcceptorConfig, h Handler) *Acceptor {
@@ -109,6 +114,7 @@ func (a *Acceptor) receive(ctx context.Context) ([]TraceObject, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.lastBytes = len(msg)
 	batch, err := decodeReplyOwned(msg) // Recv hands msg over for good
 	if err != nil {
 		return nil, fmt.Errorf("decode trace reply: %w", err)

@@ -36,7 +36,7 @@ func newNode(objects int) *fakenode.Node {
 	return &fakenode.Node{
 		Magic:      muxtest.Magic,
 		Traces:     q,
-		Metrics:    ekg.NewMapSource(ekg.Metric{Name: "cardano.node.metrics.blockNum.int", Value: ekg.Gauge(42)}),
+		Metrics:    ekg.NewMapSource(ekg.Metric{Name: "cardano.node.metrics.blockNum_int", Value: ekg.Gauge(42)}),
 		DataPoints: ds,
 	}
 }

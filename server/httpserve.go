@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// HTTPEndpoint is one HTTP server: hasPrometheus or hasEKG.
+type HTTPEndpoint struct {
+	Name    string // the configuration key, for messages
+	Host    string // a warp host preference: an address, "*", "*4", "!4", "*6" or "!6"
+	Port    int
+	TLS     *TLSFiles // nil: plain HTTP
+	Handler http.Handler
+}
+
+// TLSFiles are the certificate files of tlsCertificate.
+type TLSFiles struct {
+	Cert, Key string
+	Chain     []string
+}
+
+// listenAddr maps a warp host preference onto a Go network and address.
+func listenAddr(host string, port int) (network, addr string) {
+	p := strconv.Itoa(port)
+	switch host {
+	case "*":
+		return "tcp", ":" + p
+	case "*4", "!4":
+		return "tcp4", "0.0.0.0:" + p
+	case "*6", "!6":
+		return "tcp6", "[::]:" + p
+	}
+	return "tcp", net.JoinHostPort(host, p)
+}
+
+// loadTLS reads the certificate, its key and any chain certificates.
+func loadTLS(f *TLSFiles) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, fmt.Errorf("load certificate: %w", err)
+	}
+	for _, path := range f.Chain {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read certificate chain: %w", err)
+		}
+		found := false
+		for {
+			var block *pem.Block
+			block, data = pem.Decode(data)
+			if block == nil {
+				break
+			}
+			if block.Type == "CERTIFICATE" {
+				cert.Certificate = append(cert.Certificate, block.Bytes)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("certificate chain %s: no PEM certificate in it", path)
+		}
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// HTTPServers are the bound HTTP endpoints.
+type HTTPServers struct {
+	log     *slog.Logger
+	servers []*http.Server
+	lns     []net.Listener
+	wg      sync.WaitGroup
+}
+
+// ListenHTTP binds every endpoint, so that a port in use stops start-up
+// with a clear error (cardano-tracer's warp brings the process down later).
+func ListenHTTP(eps []HTTPEndpoint, log *slog.Logger) (*HTTPServers, error) {
+	h := &HTTPServers{log: log.With("component", "http")}
+	for _, ep := range eps {
+		network, addr := listenAddr(ep.Host, ep.Port)
+		srv := &http.Server{
+			Handler:           ep.Handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+		}
+		if ep.TLS != nil {
+			cfg, err := loadTLS(ep.TLS)
+			if err != nil {
+				h.closeListeners()
+				return nil, fmt.Errorf("%s: %w", ep.Name, err)
+			}
+			srv.TLSConfig = cfg
+		}
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			h.closeListeners()
+			return nil, fmt.Errorf("%s: listen on %s: %w", ep.Name, addr, err)
+		}
+		if srv.TLSConfig != nil {
+			ln = tls.NewListener(ln, srv.TLSConfig)
+		}
+		scheme := "http"
+		if srv.TLSConfig != nil {
+			scheme = "https"
+		}
+		h.log.Info("serving "+ep.Name, "remote", scheme+"://"+ln.Addr().String())
+		h.servers = append(h.servers, srv)
+		h.lns = append(h.lns, ln)
+	}
+	return h, nil
+}
+
+func (h *HTTPServers) closeListeners() {
+	for _, ln := range h.lns {
+		if err := ln.Close(); err != nil {
+			h.log.Debug("close listener", "err", err)
+		}
+	}
+}
+
+// Addrs returns the bound addresses, in the order of the endpoints.
+func (h *HTTPServers) Addrs() []net.Addr {
+	out := make([]net.Addr, len(h.lns))
+	for i, ln := range h.lns {
+		out[i] = ln.Addr()
+	}
+	return out
+}
+
+// Serve starts serving every endpoint in the background.
+func (h *HTTPServers) Serve() {
+	for i, srv := range h.servers {
+		ln := h.lns[i]
+		h.wg.Go(func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				h.log.Error("HTTP server stopped", "err", err)
+			}
+		})
+	}
+}
+
+// Shutdown stops every endpoint, letting requests in progress finish.
+func (h *HTTPServers) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, srv := range h.servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	h.wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,124 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"muninn/logging"
+	"muninn/muxproto"
+)
+
+// Metrics are Muninn's own metrics, all prefixed muninn_. They are
+// registered on the registry cmd creates (no global registry) and every
+// counter is pre-set so that its series exist from the start.
+type Metrics struct {
+	connections       *prometheus.GaugeVec
+	disconnects       *prometheus.CounterVec
+	objectsReceived   *prometheus.CounterVec
+	bytesReceived     *prometheus.CounterVec
+	objectsWritten    *prometheus.CounterVec
+	bytesWritten      *prometheus.CounterVec
+	writeErrors       prometheus.Counter
+	rotations         prometheus.Counter
+	ekgPolls          prometheus.Counter
+	ekgPollFailures   prometheus.Counter
+	ingressOverruns   prometheus.Counter
+	handshakeRefusals prometheus.Counter
+	reforwardDropped  prometheus.Counter
+	reloadSuccessful  prometheus.Gauge
+	reloads           *prometheus.CounterVec
+}
+
+// Connection states of muninn_connections.
+const (
+	stateHandshaking = "handshaking"
+	stateConnected   = "connected"
+)
+
+var allReasons = []CloseReason{ReasonShutdown, ReasonPeerClosed, ReasonHandshakeRefused, ReasonHandshakeTimeout,
+	ReasonHandshakeFailed, ReasonProtocolViolation, ReasonIngressOverrun, ReasonTimeout, ReasonProtocolDone, ReasonError}
+
+// NewMetrics creates Muninn's metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "muninn_connections",
+			Help: "Node connections, by state."}, []string{"state"}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "muninn_disconnects_total",
+			Help: "Node connections that ended, by reason."}, []string{"reason"}),
+		objectsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "muninn_trace_objects_received_total",
+			Help: "Trace objects received, by node."}, []string{"node_name"}),
+		bytesReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "muninn_trace_bytes_received_total",
+			Help: "Encoded trace-object replies received, in bytes, by node."}, []string{"node_name"}),
+		objectsWritten: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "muninn_trace_objects_written_total",
+			Help: "Trace objects written to every log entry, by node."}, []string{"node_name"}),
+		bytesWritten: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "muninn_trace_bytes_written_total",
+			Help: "Bytes written to trace log files, by node."}, []string{"node_name"}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_log_write_errors_total",
+			Help: "Failed attempts to write trace logs (each is retried)."}),
+		rotations: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_log_rotations_total",
+			Help: "Log files replaced because they reached the size limit."}),
+		ekgPolls: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ekg_polls_total",
+			Help: "EKG metric responses received from nodes."}),
+		ekgPollFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ekg_poll_failures_total",
+			Help: "EKG polls that ended with an error other than a disconnect or shutdown."}),
+		ingressOverruns: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ingress_overruns_total",
+			Help: "Connections closed because a node sent more than the ingress limit."}),
+		handshakeRefusals: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_handshake_refusals_total",
+			Help: "Handshakes refused (by Muninn or by the node), e.g. for a network magic mismatch."}),
+		reforwardDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_reforward_dropped_total",
+			Help: "Trace objects dropped from re-forwarding queues."}),
+		reloadSuccessful: prometheus.NewGauge(prometheus.GaugeOpts{Name: "muninn_config_last_reload_successful",
+			Help: "Whether the last configuration load succeeded (1) or not (0)."}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "muninn_config_reloads_total",
+			Help: "Configuration reloads, by result."}, []string{"result"}),
+	}
+	cs := []prometheus.Collector{m.connections, m.disconnects, m.objectsReceived, m.bytesReceived, m.objectsWritten, m.bytesWritten,
+		m.writeErrors, m.rotations, m.ekgPolls, m.ekgPollFailures, m.ingressOverruns, m.handshakeRefusals,
+		m.reforwardDropped, m.reloadSuccessful, m.reloads}
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, reg.Register(c))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	m.connections.WithLabelValues(stateHandshaking)
+	m.connections.WithLabelValues(stateConnected)
+	for _, r := range allReasons {
+		m.disconnects.WithLabelValues(string(r))
+	}
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("failure")
+	m.reloadSuccessful.Set(1) // the configuration Muninn started with was valid
+	return m, nil
+}
+
+// ConfigReloaded records the outcome of a configuration reload.
+func (m *Metrics) ConfigReloaded(ok bool) {
+	if ok {
+		m.reloadSuccessful.Set(1)
+		m.reloads.WithLabelValues("success").Inc()
+		return
+	}
+	m.reloadSuccessful.Set(0)
+	m.reloads.WithLabelValues("failure").Inc()
+}
+
+// closed records the end of a session.
+func (m *Metrics) closed(err error) {
+	r := classify(err)
+	m.disconnects.WithLabelValues(string(r)).Inc()
+	if errors.Is(err, muxproto.ErrIngressOverrun) || errors.Is(err, muxproto.ErrMessageTooLarge) {
+		m.ingressOverruns.Inc()
+	}
+}
+
+// logDelta adds what a node's log writer did since the last call.
+func (m *Metrics) logDelta(node string, prev *logging.Stats, now logging.Stats) {
+	m.objectsWritten.WithLabelValues(node).Add(float64(now.Objects - prev.Objects))
+	m.bytesWritten.WithLabelValues(node).Add(float64(now.Bytes - prev.Bytes))
+	m.writeErrors.Add(float64(now.WriteErrors - prev.WriteErrors))
+	m.rotations.Add(float64(now.Rotations - prev.Rotations))
+	*prev = now
+}
