@@ -11,11 +11,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"muninn/config"
 	"muninn/logging"
@@ -134,7 +139,14 @@ func serve(cfg *config.Config, path string, log *slog.Logger, banner io.Writer, 
 			log.Error("close log writer", "err", err)
 		}
 	}()
-	srv, err := server.New(serverOptions(cfg, logs, log))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := server.NewMetrics(reg)
+	if err != nil {
+		log.Error("register metrics", "err", err)
+		return 1
+	}
+	srv, err := server.New(serverOptions(cfg, logs, metrics, log))
 	if err != nil {
 		log.Error("start server", "err", err)
 		return 1
@@ -143,10 +155,25 @@ func serve(cfg *config.Config, path string, log *slog.Logger, banner io.Writer, 
 		log.Error("cannot listen for nodes", "err", err)
 		return 1
 	}
+	web := srv.NewHTTP(server.PrometheusConfig{
+		NoSuffix: cfg.MetricsNoSuffix, Help: loadHelp(cfg, log), Labels: cfg.PrometheusLabels, Gatherer: reg,
+	})
+	https, err := server.ListenHTTP(httpEndpoints(cfg, web, log), log)
+	if err != nil {
+		log.Error("cannot serve HTTP", "err", err)
+		srv.Close()
+		return 1
+	}
 	printBanner(banner, cfg, path)
 	log.Info("started", "version", version, "config", configName(path))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
+	https.Serve()
+	bg, stopBg := context.WithCancel(context.Background())
+	defer stopBg()
+	if cfg.ResourceFreq > 0 {
+		go reportResources(bg, cfg.ResourceFreq, log)
+	}
 	for {
 		select {
 		case err := <-served:
@@ -160,8 +187,11 @@ func serve(cfg *config.Config, path string, log *slog.Logger, banner io.Writer, 
 			log.Info("stopping", "state", s.String())
 			ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			err := srv.Shutdown(ctx)
-			cancel()
 			<-served
+			if herr := https.Shutdown(ctx); herr != nil {
+				log.Warn("HTTP shutdown", "err", herr)
+			}
+			cancel()
 			if err != nil {
 				log.Error("shutdown incomplete", "err", err)
 				return 1
@@ -205,6 +235,18 @@ func printBanner(w io.Writer, cfg *config.Config, path string) {
 	}
 	if r := cfg.Rotation; r != nil {
 		fmt.Fprintf(&b, "  rotating at %d bytes, keeping %d older files, deleting after %v\n", r.LogLimit, r.KeepFiles, r.MaxAge)
+	}
+	for _, e := range []struct {
+		name string
+		ep   *config.Endpoint
+	}{{"Prometheus metrics", cfg.HasPrometheus}, {"EKG metrics", cfg.HasEKG}} {
+		if e.ep != nil {
+			scheme := "http"
+			if e.ep.ForceSSL && cfg.TLSCertificate != nil {
+				scheme = "https"
+			}
+			fmt.Fprintf(&b, "  serving %s at %s://%s/\n", e.name, scheme, net.JoinHostPort(e.ep.Host, strconv.Itoa(e.ep.Port)))
+		}
 	}
 	fmt.Fprint(w, b.String())
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
+
+	"muninn/ekg"
 
 	"muninn/config"
 	"muninn/logging"
@@ -28,7 +31,7 @@ func logConfig(cfg *config.Config, log *slog.Logger) logging.Config {
 }
 
 // serverOptions maps the file's network settings onto the server.
-func serverOptions(cfg *config.Config, logs *logging.Writer, log *slog.Logger) server.Options {
+func serverOptions(cfg *config.Config, logs *logging.Writer, m *server.Metrics, log *slog.Logger) server.Options {
 	o := server.Options{
 		NetworkMagic: cfg.NetworkMagic,
 		RequestNum:   cfg.LoRequestNum,
@@ -36,6 +39,7 @@ func serverOptions(cfg *config.Config, logs *logging.Writer, log *slog.Logger) s
 		EKGFull:      cfg.EKGRequestFull,
 		Logs:         logs,
 		Log:          log,
+		Metrics:      m,
 	}
 	for _, a := range cfg.Network.Addresses {
 		ep := server.Endpoint{Net: a.Net, Addr: a.Addr, Raw: a.Raw}
@@ -52,20 +56,51 @@ func serverOptions(cfg *config.Config, logs *logging.Writer, log *slog.Logger) s
 // so that start-up says so instead of silently ignoring them.
 func notYetServed(cfg *config.Config) []string {
 	var out []string
-	if cfg.HasPrometheus != nil {
-		out = append(out, "hasPrometheus")
-	}
-	if cfg.HasEKG != nil {
-		out = append(out, "hasEKG")
-	}
 	if cfg.HasTimeseries != nil {
 		out = append(out, "hasTimeseries")
 	}
 	if cfg.HasForwarding != nil {
 		out = append(out, "hasForwarding")
 	}
-	if cfg.ResourceFreq > 0 {
-		out = append(out, "resourceFreq")
+	return out
+}
+
+// loadHelp reads metricsHelp. A file that cannot be read is a warning and
+// no help text (cardano-tracer ignores it silently).
+func loadHelp(cfg *config.Config, log *slog.Logger) *ekg.Help {
+	mh := cfg.MetricsHelp
+	switch {
+	case mh == nil:
+		return nil
+	case mh.File != "":
+		h, err := ekg.LoadHelp(mh.File)
+		if err != nil {
+			log.Warn("metricsHelp cannot be used; serving metrics without help text", "key", "metricsHelp", "err", err)
+			return nil
+		}
+		return h
 	}
+	return ekg.NewHelp(mh.Map)
+}
+
+// httpEndpoints maps hasPrometheus and hasEKG onto HTTP servers.
+func httpEndpoints(cfg *config.Config, h *server.HTTP, log *slog.Logger) []server.HTTPEndpoint {
+	var out []server.HTTPEndpoint
+	add := func(name string, ep *config.Endpoint, handler http.Handler) {
+		if ep == nil {
+			return
+		}
+		e := server.HTTPEndpoint{Name: name, Host: ep.Host, Port: ep.Port, Handler: handler}
+		if ep.ForceSSL {
+			if t := cfg.TLSCertificate; t != nil {
+				e.TLS = &server.TLSFiles{Cert: t.CertFile, Key: t.KeyFile, Chain: t.Chain}
+			} else {
+				log.Warn("epForceSSL is set but there is no tlsCertificate; serving plain HTTP", "key", name)
+			}
+		}
+		out = append(out, e)
+	}
+	add("hasPrometheus", cfg.HasPrometheus, h.PrometheusHandler())
+	add("hasEKG", cfg.HasEKG, h.EKGHandler())
 	return out
 }
