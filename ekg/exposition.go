@@ -157,16 +157,21 @@ func AppendEOF(b []byte) []byte { return append(b, "# EOF\n"...) }
 // appendLabelValue appends s escaped as a label value (the same in both
 // formats): backslash, double quote and newline escaped, each invalid
 // UTF-8 byte replaced by U+FFFD.
-func appendLabelValue(b []byte, s string) []byte {
+func appendLabelValue(b []byte, s string) []byte { return appendEscaped(b, s, true) }
+
+// appendEscaped appends s with backslash and newline escaped, the double
+// quote too when quote is set, and each invalid UTF-8 byte replaced by
+// U+FFFD: the escaping of label values and HELP texts.
+func appendEscaped(b []byte, s string, quote bool) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '\\':
 			b = append(b, `\\`...)
-		case c == '"':
-			b = append(b, `\"`...)
 		case c == '\n':
 			b = append(b, `\n`...)
+		case c == '"' && quote:
+			b = append(b, `\"`...)
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {

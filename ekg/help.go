@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
 )
 
 // maxHelpCache bounds the names whose lookup result Help remembers; past
@@ -139,29 +138,4 @@ func (h *Help) index(name string) int {
 // appendHelpEscaped appends a HELP text: a backslash as \\ and a newline
 // as \n in both formats, a double quote as \" in OpenMetrics (whose HELP
 // grammar has no raw quote), and each invalid UTF-8 byte as U+FFFD.
-func appendHelpEscaped(b []byte, s string, om bool) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\':
-			b = append(b, `\\`...)
-		case c == '\n':
-			b = append(b, `\n`...)
-		case c == '"' && om:
-			b = append(b, `\"`...)
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = utf8.AppendRune(b, utf8.RuneError)
-			} else {
-				b = append(b, s[i:i+size]...)
-			}
-			i += size
-			continue
-		default:
-			b = append(b, c)
-		}
-		i++
-	}
-	return b
-}
+func appendHelpEscaped(b []byte, s string, om bool) []byte { return appendEscaped(b, s, om) }
