@@ -206,6 +206,9 @@ func writeHandshake(conn net.Conn, dir Direction, msg HandshakeMsg) error {
 	var hb [HeaderSize]byte
 	Header{Dir: dir, Proto: ProtoHandshake, Length: uint16(len(payload))}.Encode(&hb)
 	if _, err := conn.Write(append(hb[:], payload...)); err != nil {
+		if peerGone(err) {
+			return fmt.Errorf("%w during the handshake (write: %w)", ErrPeerClosed, err)
+		}
 		return fmt.Errorf("write handshake: %w", err)
 	}
 	return nil
@@ -249,7 +252,7 @@ func readHandshake(conn net.Conn, from Direction) (HandshakeMsg, error) {
 }
 
 func handshakeReadErr(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if peerGone(err) {
 		return fmt.Errorf("%w during the handshake", ErrPeerClosed)
 	}
 	return fmt.Errorf("read handshake: %w", err)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -190,7 +191,7 @@ func (m *Mux) readErr(err error, midSDU bool) error {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return ErrSDUTimeout
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.ErrClosedPipe):
+	case peerGone(err):
 		if midSDU {
 			return fmt.Errorf("%w in the middle of an SDU", ErrPeerClosed)
 		}
@@ -237,8 +238,15 @@ func (m *Mux) egress() {
 	}
 }
 
+// peerGone reports whether err means the peer closed or reset the
+// connection (as opposed to a local failure).
+func peerGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.ErrClosedPipe) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 func (m *Mux) writeErr(err error) error {
-	if errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+	if errors.Is(err, net.ErrClosed) || peerGone(err) {
 		return fmt.Errorf("%w (write)", ErrPeerClosed)
 	}
 	return fmt.Errorf("write: %w", err)
