@@ -48,6 +48,8 @@ type Config struct {
 	// ResourceFreq is the interval of the tracer's own resource traces
 	// (resourceFreq, milliseconds in the file); 0 means off.
 	ResourceFreq time.Duration
+	// Limits is Muninn's extension key muninnLimits.
+	Limits Limits
 }
 
 // NetworkMode says which side opens the forwarding connections.

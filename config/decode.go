@@ -111,6 +111,7 @@ func (d *decoder) config(root value) *Config {
 		}
 		return err
 	})
+	c.Limits = d.limits(o.get("muninnLimits"))
 	o.finish(removedKeys())
 	for _, e := range []struct {
 		key string

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"math"
+	"time"
+)
+
+// Limits is Muninn's extension key muninnLimits, for fleet operation. A
+// zero field means "use Muninn's default". cardano-tracer ignores unknown
+// keys, so a configuration that sets it stays portable.
+//
+//	muninnLimits:
+//	  maxConnections: 500            # node connections at once; more are refused (0: no limit)
+//	  ingressLimitBytes: 67108864    # bytes buffered per mini-protocol per connection
+//	  maxMessageBytes: 33554432      # largest single message from a node
+//	  httpMaxConcurrentRequests: 64  # HTTP requests served at once per port; more get 503
+//	  httpReadHeaderTimeoutSecs: 10
+//	  httpIdleTimeoutSecs: 120
+//	  httpMaxHeaderBytes: 65536
+type Limits struct {
+	MaxConnections        int
+	IngressLimit          int
+	MaxMessageSize        int
+	HTTPMaxConcurrent     int
+	HTTPReadHeaderTimeout time.Duration
+	HTTPIdleTimeout       time.Duration
+	HTTPMaxHeaderBytes    int
+}
+
+func (d *decoder) limits(v value) Limits {
+	var l Limits
+	if v.n == nil {
+		return l
+	}
+	o := d.object(v)
+	if o == nil {
+		return l
+	}
+	ints := []struct {
+		key string
+		max uint64
+		dst *int
+	}{
+		{"maxConnections", math.MaxInt32, &l.MaxConnections},
+		{"ingressLimitBytes", math.MaxInt32, &l.IngressLimit},
+		{"maxMessageBytes", math.MaxInt32, &l.MaxMessageSize},
+		{"httpMaxConcurrentRequests", math.MaxInt32, &l.HTTPMaxConcurrent},
+		{"httpMaxHeaderBytes", 1 << 30, &l.HTTPMaxHeaderBytes},
+	}
+	for _, f := range ints {
+		d.use(o.get(f.key), func(v value) error {
+			n, err := asUint(v, f.max)
+			*f.dst = int(n)
+			return err
+		})
+	}
+	durations := []struct {
+		key string
+		dst *time.Duration
+	}{
+		{"httpReadHeaderTimeoutSecs", &l.HTTPReadHeaderTimeout},
+		{"httpIdleTimeoutSecs", &l.HTTPIdleTimeout},
+	}
+	for _, f := range durations {
+		d.use(o.get(f.key), func(v value) error {
+			t, err := asDuration(v, 9, true)
+			*f.dst = t
+			return err
+		})
+	}
+	o.finish(nil)
+	return l
+}
