@@ -22,6 +22,49 @@ type HTTPEndpoint struct {
 	Port    int
 	TLS     *TLSFiles // nil: plain HTTP
 	Handler http.Handler
+	Limits  HTTPLimits
+}
+
+// HTTPLimits protect an HTTP port from slow or numerous clients (the same
+// concern as cardano-tracer's DDoS-protection middleware). Zero fields take
+// the defaults shown.
+type HTTPLimits struct {
+	MaxConcurrent     int           // requests served at once; more get 503 (64)
+	ReadHeaderTimeout time.Duration // 10 s
+	IdleTimeout       time.Duration // 2 min
+	MaxHeaderBytes    int           // 64 KiB
+}
+
+func (l HTTPLimits) withDefaults() HTTPLimits {
+	if l.MaxConcurrent <= 0 {
+		l.MaxConcurrent = 64
+	}
+	if l.ReadHeaderTimeout <= 0 {
+		l.ReadHeaderTimeout = 10 * time.Second
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = 2 * time.Minute
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = 64 << 10
+	}
+	return l
+}
+
+// limitConcurrency answers 503 at once when max requests are in progress,
+// so a flood of scrapes cannot queue up behind each other.
+func limitConcurrency(max int, h http.Handler) http.Handler {
+	sem := make(chan struct{}, max) // one token per request in progress
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+			h.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "Too many concurrent requests", http.StatusServiceUnavailable)
+		}
+	})
 }
 
 // TLSFiles are the certificate files of tlsCertificate.
@@ -88,13 +131,14 @@ func ListenHTTP(eps []HTTPEndpoint, log *slog.Logger) (*HTTPServers, error) {
 	h := &HTTPServers{log: log.With("component", "http")}
 	for _, ep := range eps {
 		network, addr := listenAddr(ep.Host, ep.Port)
+		lim := ep.Limits.withDefaults()
 		srv := &http.Server{
-			Handler:           ep.Handler,
-			ReadHeaderTimeout: 10 * time.Second,
+			Handler:           limitConcurrency(lim.MaxConcurrent, ep.Handler),
+			ReadHeaderTimeout: lim.ReadHeaderTimeout,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      60 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
+			IdleTimeout:       lim.IdleTimeout,
+			MaxHeaderBytes:    lim.MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 		}
 		if ep.TLS != nil {

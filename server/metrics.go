@@ -25,6 +25,7 @@ type Metrics struct {
 	ekgPollFailures   prometheus.Counter
 	ingressOverruns   prometheus.Counter
 	handshakeRefusals prometheus.Counter
+	refused           prometheus.Counter
 	reforwardDropped  prometheus.Counter
 	reloadSuccessful  prometheus.Gauge
 	reloads           *prometheus.CounterVec
@@ -66,6 +67,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Connections closed because a node sent more than the ingress limit."}),
 		handshakeRefusals: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_handshake_refusals_total",
 			Help: "Handshakes refused (by Muninn or by the node), e.g. for a network magic mismatch."}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_connections_refused_total",
+			Help: "Node connections refused because maxConnections were already open."}),
 		reforwardDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_reforward_dropped_total",
 			Help: "Trace objects dropped from re-forwarding queues."}),
 		reloadSuccessful: prometheus.NewGauge(prometheus.GaugeOpts{Name: "muninn_config_last_reload_successful",
@@ -75,7 +78,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	cs := []prometheus.Collector{m.connections, m.disconnects, m.objectsReceived, m.bytesReceived, m.objectsWritten, m.bytesWritten,
 		m.writeErrors, m.rotations, m.ekgPolls, m.ekgPollFailures, m.ingressOverruns, m.handshakeRefusals,
-		m.reforwardDropped, m.reloadSuccessful, m.reloads}
+		m.refused, m.reforwardDropped, m.reloadSuccessful, m.reloads}
 	var errs []error
 	for _, c := range cs {
 		errs = append(errs, reg.Register(c))

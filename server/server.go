@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,7 @@ type Options struct {
 	HandshakeTimeout time.Duration // default 10 s, on every transport
 	NameTimeout      time.Duration // how long to wait for NodeInfo; default 10 s
 	StopGrace        time.Duration // on shutdown, wait for a requested reply to start; default 100 ms
+	MaxConnections   int           // AcceptAt connections at once; more are refused (0: no limit)
 	Mux              muxproto.Config
 
 	Logs    *logging.Writer // where trace objects go; required
@@ -93,6 +95,9 @@ type Server struct {
 	closed     bool
 	wg         sync.WaitGroup // accept loops, dial loops and sessions
 	serveStart sync.Once
+
+	live        atomic.Int64 // sessions running
+	refusedLast atomic.Int64 // unix nanoseconds of the last refusal log line
 }
 
 type boundListener struct {
@@ -188,9 +193,33 @@ func (s *Server) Serve() error {
 	return ErrServerClosed
 }
 
-// startSession runs a session in its own goroutine, tracked for shutdown.
+// startSession runs a session in its own goroutine, tracked for shutdown,
+// or refuses the connection when MaxConnections are already running.
 func (s *Server) startSession(ctx context.Context, conn net.Conn, id string, dialled bool) {
-	s.wg.Go(func() { s.runSession(ctx, conn, id, dialled) })
+	if max := s.opts.MaxConnections; max > 0 && s.live.Load() >= int64(max) {
+		s.refuse(conn, id)
+		return
+	}
+	s.live.Add(1)
+	s.wg.Go(func() {
+		defer s.live.Add(-1)
+		s.runSession(ctx, conn, id, dialled)
+	})
+}
+
+// refuse closes a connection over the limit at once. The node retries with
+// its back-off. Refusals are counted; a log line is written at most every
+// 10 s, so that a flood cannot flood the log.
+func (s *Server) refuse(conn net.Conn, id string) {
+	s.opts.Metrics.refused.Inc()
+	if err := conn.Close(); err != nil {
+		s.log.Debug("close refused connection", "node", id, "err", err)
+	}
+	now := s.opts.Now().UnixNano()
+	last := s.refusedLast.Load()
+	if now-last >= int64(10*time.Second) && s.refusedLast.CompareAndSwap(last, now) {
+		s.log.Warn("connection refused: the connection limit is reached", "node", id, "count", s.opts.MaxConnections)
+	}
 }
 
 // Shutdown stops accepting and dialling, lets every session stop asking,

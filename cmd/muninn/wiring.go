@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"muninn/ekg"
+	"muninn/muxproto"
 
 	"muninn/config"
 	"muninn/logging"
@@ -33,13 +34,15 @@ func logConfig(cfg *config.Config, log *slog.Logger) logging.Config {
 // serverOptions maps the file's network settings onto the server.
 func serverOptions(cfg *config.Config, logs *logging.Writer, m *server.Metrics, log *slog.Logger) server.Options {
 	o := server.Options{
-		NetworkMagic: cfg.NetworkMagic,
-		RequestNum:   cfg.LoRequestNum,
-		EKGPeriod:    cfg.EKGRequestFreq,
-		EKGFull:      cfg.EKGRequestFull,
-		Logs:         logs,
-		Log:          log,
-		Metrics:      m,
+		NetworkMagic:   cfg.NetworkMagic,
+		RequestNum:     cfg.LoRequestNum,
+		EKGPeriod:      cfg.EKGRequestFreq,
+		EKGFull:        cfg.EKGRequestFull,
+		Logs:           logs,
+		Log:            log,
+		Metrics:        m,
+		MaxConnections: cfg.Limits.MaxConnections,
+		Mux:            muxproto.Config{IngressLimit: cfg.Limits.IngressLimit, MaxMessageSize: cfg.Limits.MaxMessageSize},
 	}
 	for _, a := range cfg.Network.Addresses {
 		ep := server.Endpoint{Net: a.Net, Addr: a.Addr, Raw: a.Raw}
@@ -90,7 +93,12 @@ func httpEndpoints(cfg *config.Config, h *server.HTTP, log *slog.Logger) []serve
 		if ep == nil {
 			return
 		}
-		e := server.HTTPEndpoint{Name: name, Host: ep.Host, Port: ep.Port, Handler: handler}
+		e := server.HTTPEndpoint{Name: name, Host: ep.Host, Port: ep.Port, Handler: handler, Limits: server.HTTPLimits{
+			MaxConcurrent:     cfg.Limits.HTTPMaxConcurrent,
+			ReadHeaderTimeout: cfg.Limits.HTTPReadHeaderTimeout,
+			IdleTimeout:       cfg.Limits.HTTPIdleTimeout,
+			MaxHeaderBytes:    cfg.Limits.HTTPMaxHeaderBytes,
+		}}
 		if ep.ForceSSL {
 			if t := cfg.TLSCertificate; t != nil {
 				e.TLS = &server.TLSFiles{Cert: t.CertFile, Key: t.KeyFile, Chain: t.Chain}

@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"muninn/muxproto"
+	"muninn/tracer"
+)
+
+// TestMaxConnections: the connection over the limit is refused and
+// counted; the node already connected carries on.
+func TestMaxConnections(t *testing.T) {
+	t.Parallel()
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "m.sock")
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, MaxConnections: 1, Metrics: m})
+	first, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveNode(t, newNode("first", 10), first, true)
+	checkSeq(t, h.waitLines("first", "json", 10), "first", 10)
+	second, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := newNode("second", 1).Serve(context.Background(), second, true); !errors.Is(err, muxproto.ErrPeerClosed) {
+		t.Fatalf("node over the limit: %v, want the connection closed", err)
+	}
+	waitFor(t, "the refusal to be counted", func() bool { return testutil.ToFloat64(m.refused) == 1 })
+	if n := len(h.srv.Registry().Nodes()); n != 1 {
+		t.Fatalf("%d nodes registered, want 1", n)
+	}
+}
+
+// TestOversizedIngressClosesOnlyThatConnection: a node whose reply exceeds
+// the per-message limit is disconnected with the overrun counted; another
+// node's traces keep arriving.
+func TestOversizedIngressClosesOnlyThatConnection(t *testing.T) {
+	t.Parallel()
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "m.sock")
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, Metrics: m,
+		Mux: muxproto.Config{IngressLimit: 64 << 10, MaxMessageSize: 32 << 10}})
+	big := newNode("big", 0)
+	huge := tracer.TraceObject{Machine: strings.Repeat("x", 100<<10), Namespace: []string{"Big"}, Hostname: "h", ThreadID: "1"}
+	big.Traces.Put(&huge)
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigErr := make(chan error, 1)
+	go func() { bigErr <- big.Serve(context.Background(), conn, true) }()
+	good, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveNode(t, newNode("good", 50), good, true)
+	if err := <-bigErr; !errors.Is(err, muxproto.ErrPeerClosed) {
+		t.Fatalf("oversized node: %v", err)
+	}
+	waitFor(t, "the overrun to be counted", func() bool { return testutil.ToFloat64(m.ingressOverruns) == 1 })
+	checkSeq(t, h.waitLines("good", "json", 50), "good", 50)
+}
+
+// TestHTTPConcurrencyLimit: requests over the limit get 503 at once.
+func TestHTTPConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	h := limitConcurrency(1, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		entered <- struct{}{}
+		<-release
+	}))
+	var wg sync.WaitGroup
+	wg.Go(func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil)) })
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("first request never started")
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("second request: %d, want 503", w.Code)
+	}
+	close(release)
+	wg.Wait()
+	w = httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil)); close(done) }()
+	<-entered // the slot was given back: the next request is served
+	<-done
+	if w.Code != http.StatusOK {
+		t.Fatalf("after release: %d", w.Code)
+	}
+}
