@@ -8,47 +8,99 @@ import (
 	"muninn/muxproto"
 )
 
-// Queue is a node's forwarding queue with the node's semantics: bounded,
-// and when an object arrives while it is full, everything queued is
-// discarded and counted, then the new object is queued. It holds objects
-// encoded, so a reply is a concatenation and an object offered to several
-// forwarders is encoded once.
+// Queue is a bounded forwarding queue of ENCODED objects, so that a reply
+// is a concatenation and an object offered to several forwarders is
+// encoded once. Its overflow policy is set when it is made:
+//
+//   - NewQueue: the node's semantics. When an object arrives while the
+//     queue is full, everything queued is discarded and counted, then the
+//     new object is queued.
+//   - NewRing: drop-oldest. When an object arrives while the queue is
+//     full, only the oldest object is discarded and counted. Muninn's
+//     re-forwarder gives each downstream one.
 type Queue struct {
-	mu        sync.Mutex
-	ring      [][]byte // capacity slots
-	start, n  int
-	discarded uint64
-	waiters   int           // blocking requests waiting for an object
-	avail     chan struct{} // cap 1: the queue became non-empty
+	mu         sync.Mutex
+	ring       [][]byte // capacity slots
+	start, n   int
+	discarded  uint64
+	dropOldest bool          // the overflow policy; fixed at creation
+	waiters    int           // blocking requests waiting for an object
+	avail      chan struct{} // cap 1: the queue became non-empty
 }
 
-// NewQueue returns a queue of the given capacity (at least 1).
+// NewQueue returns a queue of the given capacity (at least 1) that
+// discards its whole content on overflow, as a node does.
 func NewQueue(capacity int) *Queue {
 	return &Queue{ring: make([][]byte, max(capacity, 1)), avail: make(chan struct{}, 1)}
 }
 
+// NewRing returns a queue of the given capacity (at least 1) that drops
+// only the oldest object on overflow.
+func NewRing(capacity int) *Queue {
+	q := NewQueue(capacity)
+	q.dropOldest = true
+	return q
+}
+
 // Put encodes o and queues it. It returns how many objects were discarded
-// to make room (0, or the whole previous content).
+// to make room: 0, or the whole previous content (NewQueue), or 1 (NewRing).
 func (q *Queue) Put(o *TraceObject) int { return q.PutEncoded(AppendTraceObject(nil, o)) }
 
-// PutEncoded queues an already encoded object (one CBOR TraceObject).
+// PutEncoded queues an already encoded object (one CBOR TraceObject). The
+// queue keeps obj, which must not be modified afterwards. It returns how
+// many objects were discarded to make room, as Put does.
 func (q *Queue) PutEncoded(obj []byte) int {
 	q.mu.Lock()
+	dropped := q.push(obj)
+	q.mu.Unlock()
+	q.signal()
+	return dropped
+}
+
+// PutEncodedAll queues several encoded objects in order, under one lock:
+// the same as calling PutEncoded for each. It returns the total number of
+// objects discarded to make room.
+func (q *Queue) PutEncodedAll(objs [][]byte) int {
+	if len(objs) == 0 {
+		return 0
+	}
+	q.mu.Lock()
 	dropped := 0
-	if q.n == len(q.ring) {
+	for _, obj := range objs {
+		dropped += q.push(obj)
+	}
+	q.mu.Unlock()
+	q.signal()
+	return dropped
+}
+
+// push queues obj under q.mu, applying the overflow policy.
+func (q *Queue) push(obj []byte) int {
+	dropped := 0
+	switch {
+	case q.n < len(q.ring):
+	case q.dropOldest:
+		dropped = 1
+		q.ring[q.start] = nil
+		q.start = (q.start + 1) % len(q.ring)
+		q.n--
+	default:
 		dropped = q.n
-		q.discarded += uint64(q.n)
 		clear(q.ring)
 		q.start, q.n = 0, 0
 	}
+	q.discarded += uint64(dropped)
 	q.ring[(q.start+q.n)%len(q.ring)] = obj
 	q.n++
-	q.mu.Unlock()
+	return dropped
+}
+
+// signal wakes a waiting request.
+func (q *Queue) signal() {
 	select {
 	case q.avail <- struct{}{}:
 	default:
 	}
-	return dropped
 }
 
 // Len returns the number of queued objects.
