@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"muninn/ekg"
 	"muninn/logging"
 	"muninn/muxproto"
 )
@@ -97,6 +98,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
+// ReforwardDropped counts objects dropped from a downstream's queue.
+func (m *Metrics) ReforwardDropped(n int) { m.reforwardDropped.Add(float64(n)) }
+
 // ConfigReloaded records the outcome of a configuration reload.
 func (m *Metrics) ConfigReloaded(ok bool) {
 	if ok {
@@ -106,6 +110,39 @@ func (m *Metrics) ConfigReloaded(ok bool) {
 	}
 	m.reloadSuccessful.Set(0)
 	m.reloads.WithLabelValues("failure").Inc()
+}
+
+// GathererSource serves Prometheus metrics (Muninn's own) as EKG metrics,
+// for the re-forwarder's downstream acceptors: counters as counters,
+// gauges and untyped values as gauges (whole numbers), each label pair
+// appended to the name as ".label.value". Histograms and summaries are
+// left out.
+type GathererSource struct{ G prometheus.Gatherer }
+
+// Sample implements ekg.Source.
+func (s GathererSource) Sample() []ekg.Metric {
+	mfs, err := s.G.Gather()
+	if err != nil && len(mfs) == 0 {
+		return nil
+	}
+	var out []ekg.Metric
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += "." + l.GetName() + "." + l.GetValue()
+			}
+			switch {
+			case m.GetCounter() != nil:
+				out = append(out, ekg.Metric{Name: name, Value: ekg.Counter(int64(m.GetCounter().GetValue()))})
+			case m.GetGauge() != nil:
+				out = append(out, ekg.Metric{Name: name, Value: ekg.Gauge(int64(m.GetGauge().GetValue()))})
+			case m.GetUntyped() != nil:
+				out = append(out, ekg.Metric{Name: name, Value: ekg.Gauge(int64(m.GetUntyped().GetValue()))})
+			}
+		}
+	}
+	return out
 }
 
 // closed records the end of a session.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"muninn/ekg"
 	"muninn/logging"
 	"muninn/muxproto"
 	"muninn/tracer"
@@ -32,7 +33,10 @@ type Options struct {
 	NameTimeout      time.Duration // how long to wait for NodeInfo; default 10 s
 	StopGrace        time.Duration // on shutdown, wait for a requested reply to start; default 100 ms
 	MaxConnections   int           // AcceptAt connections at once; more are refused (0: no limit)
-	Mux              muxproto.Config
+	// Reforward, when set, is offered every batch after it has been
+	// written to the local logs (hasForwarding).
+	Reforward interface{ Offer([]tracer.TraceObject) }
+	Mux       muxproto.Config
 
 	Logs    *logging.Writer // where trace objects go; required
 	Log     *slog.Logger    // diagnostics; required
@@ -96,8 +100,9 @@ type Server struct {
 	wg         sync.WaitGroup // accept loops, dial loops and sessions
 	serveStart sync.Once
 
-	live        atomic.Int64 // sessions running
-	refusedLast atomic.Int64 // unix nanoseconds of the last refusal log line
+	ekg         atomic.Pointer[ekg.PollConfig] // read by every session before each poll
+	live        atomic.Int64                   // sessions running
+	refusedLast atomic.Int64                   // unix nanoseconds of the last refusal log line
 }
 
 type boundListener struct {
@@ -114,9 +119,19 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server options: %w", err)
 	}
 	s := &Server{opts: opts, log: opts.Log.With("component", "server"), reg: NewRegistry()}
+	s.ekg.Store(&ekg.PollConfig{Period: opts.EKGPeriod, Full: opts.EKGFull})
 	s.soft, s.stopSoft = context.WithCancelCause(context.Background())
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	return s, nil
+}
+
+// SetEKG changes ekgRequestFreq and ekgRequestFull for every session,
+// running or new, from its next poll on (configuration reload).
+func (s *Server) SetEKG(period time.Duration, full bool) {
+	if period <= 0 {
+		period = time.Second
+	}
+	s.ekg.Store(&ekg.PollConfig{Period: period, Full: full})
 }
 
 // Registry returns the registry of connected nodes.

@@ -152,8 +152,8 @@ func (ss *session) run(parent context.Context) error {
 	}()
 	go func() { // ekg
 		defer loops.Done()
-		poll := ekg.PollConfig{Period: ss.srv.opts.EKGPeriod, Full: ss.srv.opts.EKGFull}
-		err := ekg.NewAcceptor(ss.mux.Channel(ekg.Protocol)).Poll(ctx, poll, func(ms []ekg.Metric) {
+		settings := func() ekg.PollConfig { return *ss.srv.ekg.Load() }
+		err := ekg.NewAcceptor(ss.mux.Channel(ekg.Protocol)).PollWith(ctx, settings, func(ms []ekg.Metric) {
 			ss.node.store.Apply(ms)
 			ss.srv.opts.Metrics.ekgPolls.Inc()
 			ss.log.Debug("metrics polled", "count", len(ms))
@@ -245,6 +245,9 @@ func (ss *session) write(sink <-chan batch) error {
 			return fmt.Errorf("write traces: %w", err)
 		}
 		ss.written.Add(uint64(len(b.objects)))
+		if rf := ss.srv.opts.Reforward; rf != nil {
+			rf.Offer(b.objects) // after the local write; never blocks
+		}
 	}
 	return nil
 }
