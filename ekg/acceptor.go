@@ -99,17 +99,13 @@ func (a *Acceptor) Done(ctx context.Context) error {
 // on Poll's goroutine and owns the slice. Poll returns ctx.Err() when ctx
 // ends, otherwise the first error. It never sends MsgDone.
 func (a *Acceptor) Poll(ctx context.Context, cfg PollConfig, fn func([]Metric)) error {
-	period := cfg.Period
-	switch {
-	case period < 0:
-		return fmt.Errorf("poll period %v: must not be negative", period)
-	case period == 0:
-		period = DefaultPollPeriod
-	}
-	req := Request{Kind: GetUpdatedMetrics}
-	if cfg.Full {
-		req.Kind = GetAllMetrics
-	}
+	return a.PollWith(ctx, func() PollConfig { return cfg }, fn)
+}
+
+// PollWith is Poll with settings read again before every request, so that
+// a configuration reload changes the period and the request kind of a
+// running poll.
+func (a *Acceptor) PollWith(ctx context.Context, settings func() PollConfig, fn func([]Metric)) error {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -117,6 +113,18 @@ func (a *Acceptor) Poll(ctx context.Context, cfg PollConfig, fn func([]Metric)) 
 		}
 	}()
 	for {
+		cfg := settings()
+		period := cfg.Period
+		switch {
+		case period < 0:
+			return fmt.Errorf("poll period %v: must not be negative", period)
+		case period == 0:
+			period = DefaultPollPeriod
+		}
+		req := Request{Kind: GetUpdatedMetrics}
+		if cfg.Full {
+			req.Kind = GetAllMetrics
+		}
 		ms, err := a.Request(ctx, req)
 		if err != nil {
 			if ctx.Err() != nil {
