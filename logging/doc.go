@@ -28,10 +28,11 @@
 //
 // A NodeLog belongs to the goroutine that writes a connection's batches, so
 // writing and the size-rotation decision take no lock. The Writer owns one
-// goroutine, started by New only when rotation is configured, which prunes
-// old files every Rotation.Frequency (the first pass at once) and stops in
-// Close. It copies the list of directories under a mutex and does all file
-// I/O without it.
+// goroutine, running only while rotation is configured with a FileMode
+// entry (started by New or Reconfigure, stopped by Reconfigure or Close),
+// which prunes old files Rotation.Frequency after the end of each pass (the
+// first pass at once). It copies the list of directories under a mutex and
+// does all file I/O without it.
 //
 // # Rotation
 //
@@ -83,6 +84,50 @@
 //
 // A failed symlink update is logged, counted and retried before the next
 // batch; it does not hold up the data.
+//
+// # Reload
+//
+// Writer.Reconfigure replaces the entries and the rotation parameters
+// without closing any NodeLog, for a SIGHUP reload. It checks them as New
+// does; an invalid configuration is refused as a whole and the running one
+// stays. A valid one is an immutable value published atomically; what
+// changes, and when:
+//
+//   - Entries, per NodeLog, at the start of its next Write (between two
+//     batches, on the NodeLog's own goroutine, so no lock is held across
+//     the file I/O; an empty Write switches too). The file of an entry that
+//     no longer exists is closed, everything in it already written, and its
+//     symlink is left as it is. An entry that remains keeps its current
+//     file. A new entry opens a new file (and moves its symlink) on the
+//     first batch, as after Open. Entries are compared after cleaning the
+//     root, so "/logs/" and "/logs" are the same entry. JournalMode entries
+//     are added and removed the same way. A batch is written in one
+//     configuration, whole: it is never split, lost or duplicated across a
+//     reload. A NodeLog that has no batch to write keeps its old files
+//     open until its next Write or Close.
+//   - Rotation.LimitBytes, per NodeLog, at its next size check, i.e. its
+//     next batch.
+//   - KeepFiles and MaxAge, at the pruner's next pass; a pass in progress
+//     finishes with the values it started with. Directories of removed
+//     entries are no longer pruned from that pass on.
+//   - Frequency, at once: the wait in progress is recomputed, so the next
+//     pass is due Frequency after the end of the last one (at once if that
+//     is already past).
+//   - Turning rotation on (or adding the first FileMode entry while it is
+//     on) starts the pruner, whose first pass runs at once; turning it off
+//     (or removing the last FileMode entry) stops the pruner, and
+//     Reconfigure returns once it has.
+//
+// One exception to "between batches": a Write that is retrying a batch its
+// disk refuses notices a reload at once. If the reload removed the failing
+// entry, the part of the batch in that entry's file is cut away, the file
+// is closed, and the batch goes on under the new configuration: entries
+// that already hold it are not written again, new entries get it. This is
+// how a reload moves logging off a full or broken disk without the session
+// staying blocked. If the entry remains, the retries go on.
+//
+// The journal sender, the clock, the retry back-off and the diagnostics
+// logger are fixed by New.
 //
 // # Journal
 //

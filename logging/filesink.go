@@ -21,11 +21,18 @@ const goneCheckInterval = time.Second
 
 var errNoFreeName = errors.New("no free file name")
 
+// errEntryRemoved is returned by fileSink.write when a reload removed the
+// sink's entry while the disk was refusing the batch; the sink has cut the
+// batch back and closed its file, and NodeLog.removedBy holds the
+// generation to switch to.
+var errEntryRemoved = errors.New("logging entry removed by a reload")
+
 // fileSink is one NodeLog's output to one FileMode entry: the current file
 // of (node directory, format). It is owned by the NodeLog's goroutine; only
 // regCurrent and regOpening are shared, with the pruner, under Writer.mu.
 type fileSink struct {
 	n       *NodeLog
+	entry   Entry // the FileMode entry, root cleaned
 	format  Format
 	ext     string
 	dirPath string // <root>/<dir>, absolute
@@ -106,6 +113,7 @@ func (s *fileSink) write(ctx context.Context, buf []byte) error {
 		return nil
 	}
 	backoff := w.retryMin
+	superseded := s.n.gen.superseded // a reload may remove this entry while we wait
 	for {
 		err := attempt()
 		if err == nil {
@@ -116,12 +124,29 @@ func (s *fileSink) write(ctx context.Context, buf []byte) error {
 		s.n.writeErrors.Add(1)
 		s.failed(err)
 		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			s.cutBack(off, start)
-			return ctx.Err()
-		case <-t.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				s.cutBack(off, start)
+				return ctx.Err()
+			case <-superseded:
+				g := w.cfg.Load()
+				if !g.hasFile(s.entry) {
+					t.Stop()
+					s.cutBack(off, start)
+					s.n.log.Info("trace log entry removed by a reload while its writes failed; batch cut back",
+						"path", s.path(), "count", s.failCount)
+					s.failing, s.failCount = false, 0
+					s.drop()
+					s.n.removedBy = g
+					return errEntryRemoved
+				}
+				superseded = g.superseded // kept: keep waiting, and watch the next reload
+			case <-t.C:
+				break wait
+			}
 		}
 		backoff = min(2*backoff, w.retryMax)
 		if s.f != nil && s.gone(w.now(), true) {
@@ -137,7 +162,7 @@ func (s *fileSink) write(ctx context.Context, buf []byte) error {
 // rotationDue reports whether the current file is full. At most one
 // rotation per second keeps every name's time stamp at or before the clock.
 func (s *fileSink) rotationDue(now time.Time) bool {
-	r := s.n.w.rot
+	r := s.n.gen.rot
 	return r != nil && s.size > 0 && s.size >= r.LimitBytes && now.Unix() > s.nameTime.Unix()
 }
 

@@ -38,7 +38,7 @@ func (n *NodeLog) sendJournal(j *journalSink, batch []tracer.TraceObject) {
 	for i := range batch {
 		o := &batch[i]
 		journalFields(n.fields, n.node.Name, o)
-		err := n.w.journal.Send(lineText(j.format, o), journalPriority(o.Severity), n.fields)
+		err := n.gen.journal.Send(lineText(j.format, o), journalPriority(o.Severity), n.fields)
 		if err != nil {
 			n.journalErrors.Add(1)
 			if !j.failing {

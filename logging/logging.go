@@ -117,23 +117,24 @@ type Node struct {
 // Writer persists trace objects for all nodes. It owns the pruning
 // goroutine; each connection gets its own NodeLog from Open.
 type Writer struct {
-	files    []Entry // FileMode entries, deduplicated
-	journals []Entry // JournalMode entries, deduplicated
-	rot      *Rotation
-	now      func() time.Time
-	journal  JournalSender
-	log      *slog.Logger
-	fs       fileSystem
-	retryMin time.Duration
-	retryMax time.Duration
+	// cfg is the current configuration, replaced as a whole by
+	// Reconfigure; never nil after New.
+	cfg atomic.Pointer[generation]
+
+	now         func() time.Time
+	journalCfg  JournalSender // Config.Journal; nil means go-systemd
+	log         *slog.Logger
+	fs          fileSystem
+	retryMin    time.Duration
+	retryMax    time.Duration
+	manualPrune bool
 
 	mu     sync.Mutex
 	sinks  map[*fileSink]struct{} // open sinks, for pruning; guarded by mu
 	closed bool                   // guarded by mu
+	pruner *pruner                // the running pruning goroutine or nil; guarded by mu
 
-	stop      chan struct{} // closed by Close
-	done      chan struct{} // closed when the pruning goroutine returns
-	closeOnce sync.Once
+	pruners sync.WaitGroup // every pruning goroutine ever started
 
 	passes      atomic.Uint64
 	pruned      atomic.Uint64
@@ -154,19 +155,14 @@ type WriterStats struct {
 // counted (NodeLog.Stats), never blocking file logging.
 func New(cfg Config) (*Writer, error) {
 	w := &Writer{
-		now:      cfg.Now,
-		journal:  cfg.Journal,
-		log:      cfg.Log,
-		fs:       cfg.fs,
-		retryMin: cfg.RetryMin,
-		retryMax: cfg.RetryMax,
-		sinks:    make(map[*fileSink]struct{}),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-	}
-	if cfg.Rotation != nil {
-		r := *cfg.Rotation // the pruner must not share the caller's value
-		w.rot = &r
+		now:         cfg.Now,
+		journalCfg:  cfg.Journal,
+		log:         cfg.Log,
+		fs:          cfg.fs,
+		retryMin:    cfg.RetryMin,
+		retryMax:    cfg.RetryMax,
+		manualPrune: cfg.manualPrune,
+		sinks:       make(map[*fileSink]struct{}),
 	}
 	if w.now == nil {
 		w.now = time.Now
@@ -188,52 +184,17 @@ func New(cfg Config) (*Writer, error) {
 	if w.retryMax < w.retryMin {
 		errs = append(errs, fmt.Errorf("retry back-off: max %v below min %v", w.retryMax, w.retryMin))
 	}
-	if r := cfg.Rotation; r != nil && r.Frequency <= 0 {
-		errs = append(errs, fmt.Errorf("rotation frequency %v: must be positive", r.Frequency))
-	}
-	seen := make(map[Entry]bool)
-	for i, e := range cfg.Entries {
-		if e.Format != ForHuman && e.Format != ForMachine {
-			errs = append(errs, fmt.Errorf("entry %d: unknown format %v", i, e.Format))
-			continue
-		}
-		switch e.Mode {
-		case FileMode:
-			if !filepath.IsAbs(e.Root) {
-				errs = append(errs, fmt.Errorf("entry %d: log root %q is not absolute", i, e.Root))
-				continue
-			}
-			e.Root = filepath.Clean(e.Root)
-		case JournalMode:
-			e.Root = ""
-		default:
-			errs = append(errs, fmt.Errorf("entry %d: unknown mode %v", i, e.Mode))
-			continue
-		}
-		if seen[e] {
-			continue
-		}
-		seen[e] = true
-		if e.Mode == FileMode {
-			w.files = append(w.files, e)
-		} else {
-			w.journals = append(w.journals, e)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	g, defaultJournal, gerrs := w.newGeneration(cfg.Entries, cfg.Rotation)
+	if err := errors.Join(append(errs, gerrs...)...); err != nil {
 		return nil, fmt.Errorf("logging config: %w", err)
 	}
-	if len(w.journals) > 0 && w.journal == nil {
-		w.journal = systemdJournal{}
-		if !journalEnabled() {
-			w.log.Warn("journald is not reachable; JournalMode entries will be dropped and counted",
-				"count", len(w.journals))
-		}
+	w.cfg.Store(g)
+	if defaultJournal && !journalEnabled() {
+		w.log.Warn("journald is not reachable; JournalMode entries will be dropped and counted",
+			"count", len(g.journals))
 	}
-	if w.rot != nil && len(w.files) > 0 && !cfg.manualPrune {
-		go w.pruneLoop()
-	} else {
-		close(w.done)
+	if g.wantsPruner() && !w.manualPrune {
+		w.pruner = w.startPruner()
 	}
 	return w, nil
 }
@@ -241,13 +202,15 @@ func New(cfg Config) (*Writer, error) {
 // Close stops the pruning goroutine and waits for it. It is idempotent.
 // Open NodeLogs keep working; the owner closes them.
 func (w *Writer) Close() error {
-	w.closeOnce.Do(func() {
-		w.mu.Lock()
-		w.closed = true
-		w.mu.Unlock()
-		close(w.stop)
-	})
-	<-w.done
+	w.mu.Lock()
+	w.closed = true
+	p := w.pruner
+	w.pruner = nil
+	w.mu.Unlock()
+	if p != nil {
+		close(p.stop)
+	}
+	w.pruners.Wait() // also one that a concurrent Reconfigure is stopping
 	return nil
 }
 
@@ -258,31 +221,26 @@ func (w *Writer) Stats() WriterStats {
 
 // Open starts the logs of one connection. Nothing touches the disk until
 // the first non-empty batch. Node.Dir must be one local path component
-// when a FileMode entry exists.
+// when a FileMode entry exists; a NodeLog opened without one and with an
+// unusable Dir writes no files after a reload adds FileMode entries (it
+// warns once).
 func (w *Writer) Open(node Node) (*NodeLog, error) {
-	if len(w.files) > 0 {
-		if err := checkDir(node.Dir); err != nil {
-			return nil, err
-		}
-	}
+	g := w.cfg.Load()
 	n := &NodeLog{
-		w:    w,
-		node: node,
-		log:  w.log.With("node", node.Name),
+		w:      w,
+		node:   node,
+		log:    w.log.With("node", node.Name),
+		dirErr: checkDir(node.Dir),
+		gen:    g,
 	}
-	for _, e := range w.files {
-		dir := filepath.Join(e.Root, node.Dir)
-		ext := e.Format.ext()
-		n.files = append(n.files, &fileSink{
-			n:       n,
-			format:  e.Format,
-			ext:     ext,
-			dirPath: dir,
-			link:    filepath.Join(dir, linkName(ext)),
-		})
+	if len(g.files) > 0 && n.dirErr != nil {
+		return nil, n.dirErr
+	}
+	for _, e := range g.files {
+		n.files = append(n.files, n.newSink(e))
 		n.need[e.Format] = true
 	}
-	for _, e := range w.journals {
+	for _, e := range g.journals {
 		n.journals = append(n.journals, &journalSink{format: e.Format})
 	}
 	w.mu.Lock()
@@ -294,6 +252,20 @@ func (w *Writer) Open(node Node) (*NodeLog, error) {
 		w.sinks[s] = struct{}{}
 	}
 	return n, nil
+}
+
+// newSink makes the (not yet registered) sink of file entry e.
+func (n *NodeLog) newSink(e Entry) *fileSink {
+	dir := filepath.Join(e.Root, n.node.Dir)
+	ext := e.Format.ext()
+	return &fileSink{
+		n:       n,
+		entry:   e,
+		format:  e.Format,
+		ext:     ext,
+		dirPath: dir,
+		link:    filepath.Join(dir, linkName(ext)),
+	}
 }
 
 // register records s's current file (or that it is creating one) for the

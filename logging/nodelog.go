@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 
 	"muninn/tracer"
@@ -26,6 +27,11 @@ type NodeLog struct {
 	need     [2]bool   // formats used by some file entry, indexed by Format
 	buf      [2][]byte // per-format batch text, reused
 	fields   map[string]string
+
+	gen       *generation // the configuration files and journals follow
+	removedBy *generation // set by a sink that gave up because a reload removed its entry
+	dirErr    error       // checkDir(node.Dir); file entries need it nil
+	dirWarned bool
 
 	closed   bool
 	closeErr error
@@ -74,9 +80,15 @@ func (n *NodeLog) Stats() Stats {
 // when ctx ends first (ctx.Err(); entries that had finished keep the batch,
 // the others were cut back to the batch boundary) or after Close
 // (ErrClosed).
+//
+// A configuration published by Writer.Reconfigure takes effect here,
+// before the batch (see the package documentation, section Reload).
 func (n *NodeLog) Write(ctx context.Context, batch []tracer.TraceObject) error {
 	if n.closed {
 		return ErrClosed
+	}
+	if g := n.w.cfg.Load(); g != n.gen {
+		n.apply(g)
 	}
 	if len(batch) == 0 {
 		return nil
@@ -84,15 +96,43 @@ func (n *NodeLog) Write(ctx context.Context, batch []tracer.TraceObject) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for f := range n.need {
-		if n.need[f] {
-			n.buf[f] = appendLines(n.buf[f][:0], Format(f), batch)
+	var rendered [2]bool
+	render := func() {
+		for f := range n.need {
+			if n.need[f] && !rendered[f] {
+				n.buf[f] = appendLines(n.buf[f][:0], Format(f), batch)
+				rendered[f] = true
+			}
 		}
 	}
-	for _, s := range n.files {
-		if err := s.write(ctx, n.buf[s.format]); err != nil {
+	render()
+	var written []*fileSink // only after a reload during this batch
+	for i := 0; i < len(n.files); i++ {
+		s := n.files[i]
+		if written != nil && slices.Contains(written, s) {
+			continue
+		}
+		err := s.write(ctx, n.buf[s.format])
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, errEntryRemoved) {
 			return err
 		}
+		// A reload removed the entry whose disk was refusing this batch
+		// (the sink cut it back and closed the file). The rest of the
+		// batch follows the new configuration: entries that already hold
+		// it are skipped, new ones get it.
+		for _, done := range n.files[:i] {
+			if !slices.Contains(written, done) {
+				written = append(written, done)
+			}
+		}
+		g := n.removedBy
+		n.removedBy = nil
+		n.apply(g)
+		render()
+		i = -1
 	}
 	for f := range n.buf {
 		if cap(n.buf[f]) > maxKeptBuffer {

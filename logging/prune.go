@@ -9,18 +9,43 @@ import (
 	"time"
 )
 
-// pruneLoop runs a pruning pass at once and then every Frequency, until
-// Close. It is the Writer's only goroutine.
-func (w *Writer) pruneLoop() {
-	defer close(w.done)
-	t := time.NewTicker(w.rot.Frequency)
-	defer t.Stop()
+// pruneLoop runs a pruning pass at once and then Rotation.Frequency after
+// the end of each pass, until p.stop is closed (by Close, or by a
+// Reconfigure that turns rotation off). The parameters are read from the
+// current generation before each pass and each wait; a reset (Reconfigure)
+// recomputes the wait in progress, so a new Frequency counts from the end
+// of the last pass. It is the Writer's only goroutine; a stopped one may
+// still finish its pass while a concurrent Reconfigure starts the next
+// (harmless: deleting a file already deleted is ignored).
+func (w *Writer) pruneLoop(p *pruner) {
+	defer w.pruners.Done()
+	defer close(p.done)
 	for {
 		w.prunePass()
-		select {
-		case <-w.stop:
-			return
-		case <-t.C:
+		last := time.Now()
+	wait:
+		for {
+			var (
+				t    *time.Timer
+				tick <-chan time.Time // nil (never ready) without rotation
+			)
+			if r := w.cfg.Load().rot; r != nil {
+				t = time.NewTimer(r.Frequency - time.Since(last))
+				tick = t.C
+			}
+			select {
+			case <-p.stop:
+				if t != nil {
+					t.Stop()
+				}
+				return
+			case <-p.reset:
+				if t != nil {
+					t.Stop()
+				}
+			case <-tick:
+				break wait
+			}
 		}
 	}
 }
@@ -35,11 +60,17 @@ type pruneKey struct{ dir, ext string }
 // directory that has an open file. The list of directories is copied under
 // the lock; all file I/O happens without it.
 func (w *Writer) prunePass() {
+	g := w.cfg.Load()
+	if g.rot == nil {
+		return // rotation was just turned off; the loop is being stopped
+	}
 	now := w.now()
 	w.mu.Lock()
 	keys := make([]pruneKey, 0, len(w.sinks))
 	for s := range w.sinks {
-		if s.regCurrent != "" || s.regOpening {
+		// A sink of an entry that a reload removed is pruned no more, even
+		// before its NodeLog switches.
+		if (s.regCurrent != "" || s.regOpening) && g.hasFile(s.entry) {
 			keys = append(keys, pruneKey{s.dirPath, s.ext})
 		}
 	}
@@ -49,7 +80,7 @@ func (w *Writer) prunePass() {
 	})
 	keys = slices.Compact(keys)
 	for _, k := range keys {
-		w.pruneDir(k, now)
+		w.pruneDir(k, now, g.rot)
 	}
 	w.passes.Add(1)
 }
@@ -59,7 +90,7 @@ type nameAge struct {
 	t    time.Time
 }
 
-func (w *Writer) pruneDir(k pruneKey, now time.Time) {
+func (w *Writer) pruneDir(k pruneKey, now time.Time, rot *Rotation) {
 	ents, err := w.fs.ReadDir(k.dir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -80,7 +111,7 @@ func (w *Writer) pruneDir(k pruneKey, now time.Time) {
 	// Names sort chronologically; the newest is the current file, and the
 	// next KeepFiles are kept whatever their age.
 	slices.SortFunc(files, func(a, b nameAge) int { return strings.Compare(a.name, b.name) })
-	keep := 1 + uint64(w.rot.KeepFiles)
+	keep := 1 + uint64(rot.KeepFiles)
 	if uint64(len(files)) <= keep {
 		return
 	}
@@ -108,7 +139,7 @@ func (w *Writer) pruneDir(k pruneKey, now time.Time) {
 		if slices.Contains(current, f.name) {
 			continue // another connection's current file: never deleted
 		}
-		if now.Sub(f.t) < w.rot.MaxAge {
+		if now.Sub(f.t) < rot.MaxAge {
 			break
 		}
 		p := filepath.Join(k.dir, f.name)
