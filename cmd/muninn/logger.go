@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-
-	"muninn/config"
+	"sync/atomic"
 )
 
 // Severity words of --min-log-severity, as cardano-tracer takes them, and
@@ -32,19 +31,21 @@ func parseSeverity(word string) (slog.Level, error) {
 
 // newLogger returns the diagnostic logger: JSON lines on w, at level and
 // above. Verbosity Maximum also shows Debug records (one per batch and per
-// poll); Minimum hides connection-interruption records, which are the ones
-// that carry a "reason".
-func newLogger(w io.Writer, level *slog.LevelVar, verbosity config.Verbosity) *slog.Logger {
-	h := slog.Handler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
-	if verbosity == config.Minimum {
-		h = hideInterruptions{h}
-	}
-	return slog.New(h)
+// poll, set through level); Minimum sets hide, which hides the
+// connection-interruption records, the ones that carry a "reason".
+func newLogger(w io.Writer, level *slog.LevelVar, hide *atomic.Bool) *slog.Logger {
+	return slog.New(hideInterruptions{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}), hide})
 }
 
-type hideInterruptions struct{ slog.Handler }
+type hideInterruptions struct {
+	slog.Handler
+	on *atomic.Bool
+}
 
 func (h hideInterruptions) Handle(ctx context.Context, r slog.Record) error {
+	if !h.on.Load() {
+		return h.Handler.Handle(ctx, r)
+	}
 	interruption := false
 	r.Attrs(func(a slog.Attr) bool {
 		interruption = a.Key == "reason"
@@ -57,9 +58,9 @@ func (h hideInterruptions) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h hideInterruptions) WithAttrs(as []slog.Attr) slog.Handler {
-	return hideInterruptions{h.Handler.WithAttrs(as)}
+	return hideInterruptions{h.Handler.WithAttrs(as), h.on}
 }
 
 func (h hideInterruptions) WithGroup(name string) slog.Handler {
-	return hideInterruptions{h.Handler.WithGroup(name)}
+	return hideInterruptions{h.Handler.WithGroup(name), h.on}
 }

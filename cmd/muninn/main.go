@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -107,18 +108,16 @@ func run(args []string, stdout, stderr io.Writer, sig <-chan os.Signal) int {
 		fmt.Fprintf(stderr, "muninn: %v\n", err)
 		return 1
 	}
-	switch cfg.Verbosity.Effective() {
-	case config.Maximum:
-		level.Set(min(lv, slog.LevelDebug))
-	}
-	log := newLogger(stdout, level, cfg.Verbosity.Effective())
+	r := &running{path: f.config, wd: wd, cfg: cfg, severity: lv, level: level, hide: new(atomic.Bool)}
+	r.applyVerbosity(cfg.Verbosity)
+	r.log = newLogger(stdout, level, r.hide)
 	for _, w := range warnings {
-		log.Warn("configuration: "+w.Message, "key", w.Path, "line", w.Line)
+		r.log.Warn("configuration: "+w.Message, "key", w.Path, "line", w.Line)
 	}
 	for _, k := range notYetServed(cfg) {
-		log.Warn("configuration key not supported by this version; ignored", "key", k)
+		r.log.Warn("configuration key not supported by this version; ignored", "key", k)
 	}
-	return serve(cfg, f.config, log, stderr, sig)
+	return serve(r, stderr, sig)
 }
 
 func loadConfig(path, wd string) (*config.Config, []config.Warning, error) {
@@ -128,7 +127,8 @@ func loadConfig(path, wd string) (*config.Config, []config.Warning, error) {
 	return config.Load(path, config.WithWorkDir(wd))
 }
 
-func serve(cfg *config.Config, path string, log *slog.Logger, banner io.Writer, sig <-chan os.Signal) int {
+func serve(r *running, banner io.Writer, sig <-chan os.Signal) int {
+	cfg, path, log := r.cfg, r.path, r.log
 	logs, err := logging.New(logConfig(cfg, log))
 	if err != nil {
 		log.Error("start log writer", "err", err)
@@ -146,7 +146,21 @@ func serve(cfg *config.Config, path string, log *slog.Logger, banner io.Writer, 
 		log.Error("register metrics", "err", err)
 		return 1
 	}
-	srv, err := server.New(serverOptions(cfg, logs, metrics, log))
+	opts := serverOptions(cfg, logs, metrics, log)
+	var rf *server.Reforwarder
+	if cfg.HasForwarding != nil {
+		if rf, err = server.NewReforwarder(reforwardOptions(cfg, reg, metrics, log)); err != nil {
+			log.Error("start re-forwarding", "err", err)
+			return 1
+		}
+		if err := rf.Listen(); err != nil {
+			log.Error("cannot listen for downstream acceptors", "err", err)
+			return 1
+		}
+		defer rf.Close()
+		opts.Reforward = rf
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		log.Error("start server", "err", err)
 		return 1
@@ -164,11 +178,15 @@ func serve(cfg *config.Config, path string, log *slog.Logger, banner io.Writer, 
 		srv.Close()
 		return 1
 	}
+	r.logs, r.srv, r.web, r.metrics, r.reforward = logs, srv, web, metrics, rf
 	printBanner(banner, cfg, path)
 	log.Info("started", "version", version, "config", configName(path))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	https.Serve()
+	if rf != nil {
+		rf.Serve()
+	}
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
 	if cfg.ResourceFreq > 0 {
@@ -181,13 +199,18 @@ func serve(cfg *config.Config, path string, log *slog.Logger, banner io.Writer, 
 			return 1
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				log.Warn("SIGHUP received: configuration reload is not available in this version; ignoring it")
+				r.reload()
 				continue
 			}
 			log.Info("stopping", "state", s.String())
 			ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			err := srv.Shutdown(ctx)
 			<-served
+			if rf != nil {
+				if rerr := rf.Shutdown(ctx); rerr != nil {
+					log.Warn("re-forwarder shutdown", "err", rerr)
+				}
+			}
 			if herr := https.Shutdown(ctx); herr != nil {
 				log.Warn("HTTP shutdown", "err", herr)
 			}

@@ -3,7 +3,13 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"muninn/datapoint"
 	"muninn/ekg"
 	"muninn/muxproto"
 
@@ -62,10 +68,39 @@ func notYetServed(cfg *config.Config) []string {
 	if cfg.HasTimeseries != nil {
 		out = append(out, "hasTimeseries")
 	}
-	if cfg.HasForwarding != nil {
-		out = append(out, "hasForwarding")
-	}
 	return out
+}
+
+// reforwardOptions maps hasForwarding onto the re-forwarder: where to
+// listen or dial, the namespace filter, the queue per downstream, and what
+// downstream acceptors are told about this Muninn.
+func reforwardOptions(cfg *config.Config, self prometheus.Gatherer, m *server.Metrics, log *slog.Logger) server.ReforwardOptions {
+	f := cfg.HasForwarding
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	host, _, _ = strings.Cut(host, ".")
+	o := server.ReforwardOptions{
+		NetworkMagic:      cfg.NetworkMagic,
+		Namespaces:        f.Namespaces,
+		QueueSize:         f.QueueSize,
+		MaxReconnectDelay: f.MaxReconnectDelay,
+		Self:              server.GathererSource{G: self},
+		NodeInfo: datapoint.NodeInfo{Name: "muninn-" + host, Protocol: "Muninn", Version: version,
+			StartTime: time.Now().UTC(), SystemStartTime: time.Now().UTC()},
+		OnDrop: func(_ string, n int) { m.ReforwardDropped(n) },
+		Log:    log.With("component", "reforward"),
+	}
+	for _, a := range f.Network.Addresses {
+		ep := server.Endpoint{Net: a.Net, Addr: a.Addr, Raw: a.Raw}
+		if f.Network.Mode == config.AcceptAt {
+			o.AcceptAt = append(o.AcceptAt, ep)
+		} else {
+			o.ConnectTo = append(o.ConnectTo, ep)
+		}
+	}
+	return o
 }
 
 // loadHelp reads metricsHelp. A file that cannot be read is a warning and
