@@ -93,6 +93,11 @@ func (r *Registry) name(n *Node, given string, info *datapoint.NodeInfo) Identit
 	for k := 2; ; k++ {
 		for _, c := range candidates {
 			dir, slug := naming.DirName(c), naming.Slug(c)
+			if slug == "" {
+				// A name with nothing ASCII in it (東京ノード) keeps its name
+				// and directory; only its route comes from the NodeId.
+				slug = naming.Slug(n.ID)
+			}
 			if r.free(n, "name:"+c) && r.free(n, "dir:"+dir) && slug != "" &&
 				r.free(n, "slug:"+slug) && !slices.Contains(reservedSlugs, slug) {
 				n.name, n.dir, n.slug, n.info = c, dir, slug, info
