@@ -52,6 +52,9 @@ func (s *Server) NewHTTP(cfg PrometheusConfig) *HTTP {
 	return h
 }
 
+// Gatherer returns the registry of Muninn's own metrics in use.
+func (h *HTTP) Gatherer() prometheus.Gatherer { return h.cfg.Load().Gatherer }
+
 // SetConfig replaces the Prometheus settings (for a reload).
 func (h *HTTP) SetConfig(cfg PrometheusConfig) { h.cfg.Store(&cfg) }
 
