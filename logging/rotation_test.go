@@ -50,7 +50,7 @@ func TestRotationUnderLoad(t *testing.T) {
 				Now: clock.Now,
 			})
 			n := openNode(t, w, "n")
-			const batches = 400
+			const batches = 600 // about 120 rotations
 			var want []seq
 			starts := map[seq]bool{}
 			for b := range batches {
@@ -61,6 +61,9 @@ func TestRotationUnderLoad(t *testing.T) {
 				}
 				starts[seq{b, 0}] = true
 				write(t, n, batch...)
+			}
+			if r := n.Stats().Rotations; r < 100 {
+				t.Fatalf("%d rotations under load, want at least 100", r)
 			}
 			w.prunePass()                     // at least one pass after the last rotation
 			if err := w.Close(); err != nil { // stop pruning before looking
