@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"muninn/logging"
+	"muninn/tracer"
+)
+
+// mountTmpfs mounts a tmpfs of the given size at dir, or skips the test
+// (saying why) where that is not possible.
+func mountTmpfs(t *testing.T, dir, size string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("disk-full test needs root to mount a size-limited tmpfs")
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+}
+
+// TestDiskFull: when the log disk fills up, Muninn stops taking traces from
+// the node (its queue holds them), keeps retrying, and once there is room
+// again writes every object exactly once.
+func TestDiskFull(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	root := filepath.Join(base, "logs")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mountTmpfs(t, root, "128k")
+	logs, err := logging.New(logging.Config{
+		Entries:  []logging.Entry{{Root: root, Mode: logging.FileMode, Format: logging.ForMachine}},
+		Log:      slog.New(slog.DiscardHandler),
+		RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	sock := filepath.Join(base, "m.sock")
+	srv, err := New(Options{NetworkMagic: magic, AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, Logs: logs,
+		Log: slog.New(slog.DiscardHandler), EKGPeriod: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-served
+	}()
+
+	const total = 2000 // about 300 KB of lines: more than the disk holds
+	node := newNode("full", 0)
+	node.Traces = tracer.NewQueue(total)
+	for i := range total {
+		obj := tracer.TraceObject{Machine: `{"node":"full","seq":` + itoa(i) + `,"pad":"` + strings.Repeat("p", 100) + `"}`,
+			Namespace: []string{"Test.Seq"}, Hostname: "h", ThreadID: "1"}
+		node.Traces.Put(&obj)
+	}
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveNode(t, node, conn, true)
+
+	// The disk fills; Muninn stops asking, so the node's queue stops
+	// draining with objects still in it.
+	var stalled int
+	waitFor(t, "the writer to stall on the full disk", func() bool {
+		before := node.Traces.Len()
+		// The property is the absence of progress, which takes an interval
+		// to observe; the poll around it still ends on the condition.
+		time.Sleep(300 * time.Millisecond)
+		stalled = node.Traces.Len()
+		return stalled > 0 && stalled == before
+	})
+	if out, err := exec.Command("mount", "-o", "remount,size=16m", root).CombinedOutput(); err != nil {
+		t.Fatalf("grow the tmpfs: %v: %s", err, out)
+	}
+	dir := filepath.Join(root, "full")
+	waitFor(t, "every object after the disk had room again", func() bool { return len(lines(t, dir, "json")) >= total })
+	got := lines(t, dir, "json")
+	if len(got) != total {
+		t.Fatalf("%d lines, want %d", len(got), total)
+	}
+	for i, l := range got {
+		if !strings.Contains(l, `"seq":`+itoa(i)+`,`) {
+			t.Fatalf("line %d is %.60q: lost, duplicated or out of order", i, l)
+		}
+	}
+	t.Logf("the node still held %d of %d objects while the disk was full", stalled, total)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
