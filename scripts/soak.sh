@@ -32,9 +32,11 @@ CFG
 muninn=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$http/" >/dev/null && break; sleep 0.1; done
 
+fwd_pids=()
 for i in $(seq "$nodes"); do
   "$work/muninn-forwarder" --connect "127.0.0.1:$port" --name "soak-$i" --host "h$i" --rate "$rate" \
-    --duration "$((duration + 20))s" >"$work/fwd-$i.json" 2>/dev/null &
+    >"$work/fwd-$i.json" 2>/dev/null &
+  fwd_pids+=($!)
 done
 
 sample() {
@@ -57,9 +59,11 @@ done
 echo "end:   $(sample)"
 echo "hostile connections: $hostile"
 curl -s "http://127.0.0.1:$http/metrics" | grep -E '^muninn_disconnects_total\{' | grep -v ' 0$' || true
+# Stop the nodes first, so that their discards count only the run.
+kill -TERM "${fwd_pids[@]}"
+wait "${fwd_pids[@]}" || true
 kill -TERM "$muninn"
 wait "$muninn" && echo "muninn exited 0"
-wait
 discarded=$(cat "$work"/fwd-*.json | python3 -c 'import sys,json; print(sum(json.loads(l)["discarded"] for l in sys.stdin if l.strip()))')
 echo "node-side discards: $discarded"
 rm -rf "$work"
