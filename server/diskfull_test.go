@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,6 +98,15 @@ func TestDiskFull(t *testing.T) {
 		stalled = node.Traces.Len()
 		return stalled > 0 && stalled == before
 	})
+	// Metrics keep being served while the disk is full.
+	web := srv.NewHTTP(PrometheusConfig{})
+	for _, path := range []string{"/", "/full", "/metrics"} {
+		rec := httptest.NewRecorder()
+		web.PrometheusHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK || (path == "/" && !strings.Contains(rec.Body.String(), `"full"`)) {
+			t.Fatalf("GET %s during the disk fault: %d %.200s", path, rec.Code, rec.Body.String())
+		}
+	}
 	if out, err := exec.Command("mount", "-o", "remount,size=16m", root).CombinedOutput(); err != nil {
 		t.Fatalf("grow the tmpfs: %v: %s", err, out)
 	}
