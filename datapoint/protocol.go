@@ -73,11 +73,10 @@ type transition struct {
 type stateSpec struct {
 	agency  Agency
 	allowed []transition
-	// timeout bounds the time spent in the state; 0 means none. The
-	// Haskell implementations time out neither state, and neither do we:
-	// an asker gives up with its own context, the protocol stays Busy.
-	timeout time.Duration
 }
+
+// Neither state is timed, as in the Haskell implementations: an asker gives
+// up with its own context, and the protocol stays Busy until the reply.
 
 // stateTable is the DataPoint state machine (PROTOCOL.md §9.1).
 //

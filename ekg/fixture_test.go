@@ -125,8 +125,7 @@ func lineDiff(want, got string) string {
 }
 
 var (
-	reName   = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-	reNumber = regexp.MustCompile(`^-?[0-9]+$`)
+	reName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 )
 
 // checkLines checks that an exposition is made of well-formed lines: TYPE

@@ -152,8 +152,6 @@ func (sn *Snapshot) value(i int) Value {
 	return Label(sn.texts[sm.val])
 }
 
-func (sn *Snapshot) text(i int) string { return sn.texts[sn.samples[i].val] }
-
 // search returns the position of name, or where it would be inserted.
 func (sn *Snapshot) search(name string) (int, bool) {
 	if sn == nil {

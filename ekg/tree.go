@@ -92,7 +92,6 @@ type treeWriter struct {
 	b      []byte
 	snap   *Snapshot
 	ts     int64
-	tsDone bool
 	frames [16]frame
 	stack  []frame // open objects; stack[0] is the root
 }

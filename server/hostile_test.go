@@ -23,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"muninn/datapoint"
-	"muninn/logging"
 	"muninn/muxproto"
 	"muninn/tracer"
 )
@@ -96,33 +95,11 @@ func startHostile(t *testing.T, opts Options) *hostileHarness {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(t.TempDir(), "m.sock")
-	root := t.TempDir()
-	logs, err := logging.New(logging.Config{
-		Entries: []logging.Entry{{Root: root, Mode: logging.FileMode, Format: logging.ForMachine},
-			{Root: root, Mode: logging.FileMode, Format: logging.ForHuman}},
-		Log: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &recorder{}
 	opts.AcceptAt = []Endpoint{{Net: "unix", Addr: sock}}
 	opts.Metrics = m
-	opts.NetworkMagic = magic
-	opts.Logs = logs
 	opts.Log = slog.New(recHandler{r: rec})
-	opts.EKGPeriod = 10 * time.Millisecond
-	srv, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, root: root, srv: srv, logs: logs, done: make(chan error, 1)}
-	go func() { h.done <- srv.Serve() }()
-	t.Cleanup(func() { h.stop() })
-	return &hostileHarness{harness: h, m: m, rec: rec, sock: sock}
+	return &hostileHarness{harness: start(t, opts), m: m, rec: rec, sock: sock}
 }
 
 // honest connects an honest node with n objects; its objects must all arrive.

@@ -55,12 +55,11 @@ type Registry struct {
 	mu    sync.Mutex
 	nodes map[string]*Node // by ID
 	held  map[string]*Node // "name:", "dir:" and "slug:" keys
-	ids   map[string]int   // connections per NodeId prefix, for unique IDs
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{nodes: map[string]*Node{}, held: map[string]*Node{}, ids: map[string]int{}}
+	return &Registry{nodes: map[string]*Node{}, held: map[string]*Node{}}
 }
 
 // add registers a new connection under id. A NodeId is normally unique

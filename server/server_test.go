@@ -22,6 +22,7 @@ import (
 	"muninn/ekg"
 	"muninn/internal/fakenode"
 	"muninn/logging"
+	"muninn/muxproto"
 	"muninn/tracer"
 )
 
@@ -85,7 +86,9 @@ func start(t *testing.T, opts Options) *harness {
 	}
 	opts.NetworkMagic = magic
 	opts.Logs = logs
-	opts.Log = slog.New(slog.DiscardHandler)
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 	opts.EKGPeriod = 10 * time.Millisecond
 	srv, err := New(opts)
 	if err != nil {
@@ -361,7 +364,7 @@ func TestWrongMagicDoesNotDisturbOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bad.Serve(context.Background(), conn, true); !errors.Is(err, errRefusedForTest()) {
+	if err := bad.Serve(context.Background(), conn, true); !errors.Is(err, muxproto.ErrHandshakeRefused) {
 		t.Fatalf("wrong-magic node: %v", err)
 	}
 	conn2, err := net.Dial("unix", sock)

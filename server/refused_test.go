@@ -1,5 +1,0 @@
-package server
-
-import "muninn/muxproto"
-
-func errRefusedForTest() error { return muxproto.ErrHandshakeRefused }
