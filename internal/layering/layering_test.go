@@ -24,6 +24,8 @@ var allowed = map[string][]string{
 	"server":            {"muxproto", "tracer", "ekg", "datapoint", "logging", "config", "naming"},
 	"internal/muxtest":  {"muxproto"},
 	"internal/fakenode": {"muxproto", "tracer", "ekg", "datapoint"},
+	"internal/loadgen":  {"muxproto", "tracer", "ekg", "datapoint", "internal/fakenode"},
+	"internal/tailer":   {},
 	"internal/layering": {},
 	"integration":       {},
 }
