@@ -67,8 +67,11 @@
 //
 // # Disk faults
 //
-// Write does not return on a disk error. It logs the first failure of a
-// streak (with the path, key "err"), retries with exponential back-off
+// Write does not return on a disk error. Every entry gets one attempt at
+// the batch first, and the journal gets it too, so the entries whose disks
+// take it hold it at once; then only the refusing entries are retried. For
+// each, Write logs the first failure of a streak (with the path, key
+// "err"), retries with exponential back-off
 // between Config.RetryMin and RetryMax until the batch is written, and logs
 // the recovery. A batch that was partly written resumes at the first byte
 // that did not reach the file, so nothing is written twice. Once a second

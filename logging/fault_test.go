@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -25,7 +26,8 @@ type faultFS struct {
 	writeFails int // next Write calls that fail with ENOSPC (-1: all)
 	partial    int // bytes a failing Write still writes
 	truncFails bool
-	linkFails  int // next Symlink calls that fail with ENOSPC
+	linkFails  int    // next Symlink calls that fail with ENOSPC
+	under      string // when set, writes fail only in files below this directory
 }
 
 func (f *faultFS) take(n *int) bool {
@@ -77,6 +79,12 @@ type faultFile struct {
 }
 
 func (f *faultFile) Write(p []byte) (int, error) {
+	f.fs.mu.Lock()
+	under := f.fs.under
+	f.fs.mu.Unlock()
+	if under != "" && !strings.HasPrefix(f.Name(), under+string(filepath.Separator)) {
+		return f.logFile.Write(p)
+	}
 	if !f.fs.take(&f.fs.writeFails) {
 		return f.logFile.Write(p)
 	}
@@ -366,6 +374,98 @@ func TestUnwritableRoot(t *testing.T) {
 		}
 		if !slices.Contains([]int{1}, logs.count("trace log write recovered")) {
 			t.Errorf("no recovery line:\n%s", logs)
+		}
+	})
+}
+
+// lockedJournal is a fakeJournal safe to read while a Write runs.
+type lockedJournal struct {
+	mu sync.Mutex
+	j  fakeJournal
+}
+
+func (l *lockedJournal) Send(message string, priority int, fields map[string]string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.j.Send(message, priority, fields)
+}
+
+func (l *lockedJournal) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.j.calls)
+}
+
+// TestFailingEntryHoldsOnlyItself: while one entry's disk refuses a
+// batch, the other file entry and the journal hold it at once; Write
+// blocks (the node is not asked for more) until the failing entry has it
+// too, exactly once.
+func TestFailingEntryHoldsOnlyItself(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		full, healthy := t.TempDir(), t.TempDir()
+		ffs := &faultFS{under: full, writeFails: -1, partial: 7}
+		j := &lockedJournal{}
+		logs := &logBuffer{}
+		w, err := New(Config{
+			Entries: []Entry{
+				{Root: full, Format: ForMachine},
+				{Root: healthy, Format: ForMachine},
+				{Mode: JournalMode, Format: ForMachine},
+			},
+			Journal:  j,
+			Log:      logs.logger(),
+			RetryMin: 100 * time.Millisecond,
+			RetryMax: 400 * time.Millisecond,
+			fs:       ffs,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		n, err := w.Open(Node{Name: "n", Dir: "n"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		done := make(chan error, 1)
+		go func() { done <- n.Write(context.Background(), []tracer.TraceObject{t13Object(), t14Object()}) }()
+		time.Sleep(3 * time.Second) // fake time: many retries
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("Write returned %v while a disk refuses the batch", err)
+		default:
+		}
+		want := t13Machine + "\n" + t14Machine + "\n"
+		hdir := filepath.Join(healthy, "n")
+		files := logFiles(t, hdir, "json")
+		if len(files) != 1 || readFile(t, filepath.Join(hdir, files[0])) != want {
+			t.Fatalf("healthy entry holds %q, want the batch at once", files)
+		}
+		if got := j.count(); got != 2 {
+			t.Errorf("journal got %d entries while the other disk refused, want 2", got)
+		}
+		if logs.count("trace log write failed; retrying until it succeeds") != 1 {
+			t.Errorf("want one failure warning:\n%s", logs)
+		}
+		ffs.set(func(f *faultFS) { f.writeFails = 0 })
+		if err := <-done; err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		fdir := filepath.Join(full, "n")
+		files = logFiles(t, fdir, "json")
+		if len(files) != 1 || readFile(t, filepath.Join(fdir, files[0])) != want {
+			t.Errorf("failing entry holds %q after recovery, want the batch once", files)
+		}
+		if got := readFile(t, filepath.Join(hdir, logFiles(t, hdir, "json")[0])); got != want {
+			t.Errorf("healthy entry =\n%s\nwant the batch exactly once", got)
+		}
+		if got := j.count(); got != 2 {
+			t.Errorf("journal got %d entries, want 2 (sent once)", got)
+		}
+		if st := n.Stats(); st.Batches != 1 || st.WriteErrors == 0 {
+			t.Errorf("Stats = %+v", st)
 		}
 	})
 }

@@ -46,6 +46,8 @@ type fileSink struct {
 	linkPending bool        // the symlink does not point at f yet
 	lastCheck   time.Time   // last gone check
 	dirty       bool        // f ends in a cut batch that could not be truncated away
+	off         int         // bytes of the batch in hand already in f
+	start       uint64      // size of f before the batch in hand
 
 	failing     bool // in a write-failure streak
 	failStart   time.Time
@@ -63,14 +65,12 @@ func (s *fileSink) path() string {
 	return filepath.Join(s.dirPath, s.name)
 }
 
-// write appends buf, one whole batch, to the current file. Rotation and
-// the check for a deleted file happen first, so a batch never straddles
-// two files. Disk errors are retried with back-off until the batch is
-// written or ctx ends.
-func (s *fileSink) write(ctx context.Context, buf []byte) error {
-	w := s.n.w
+// try makes the first attempt at a batch. Rotation and the check for a
+// deleted file happen first, so a batch never straddles two files. On an
+// error, the sink remembers how much of buf reached the file, for retry.
+func (s *fileSink) try(buf []byte) error {
 	if s.f != nil {
-		now := w.now()
+		now := s.n.w.now()
 		switch {
 		case s.dirty:
 			s.drop()
@@ -82,60 +82,68 @@ func (s *fileSink) write(ctx context.Context, buf []byte) error {
 			s.drop()
 		}
 	}
-	var (
-		off   int    // bytes of buf already in the current file
-		start uint64 // size of the current file before this batch
-	)
-	attempt := func() error {
-		if s.f == nil {
-			if err := s.open(); err != nil {
-				return err
-			}
-			off = 0
-		}
-		if off == 0 {
-			start = s.size
-		}
-		if s.linkPending {
-			s.updateLink()
-		}
-		for off < len(buf) {
-			k, err := s.f.Write(buf[off:])
-			off += k
-			s.size += uint64(k)
-			if err == nil && k == 0 {
-				err = io.ErrShortWrite // no progress: treat as a fault, never spin
-			}
-			if err != nil {
-				return fmt.Errorf("write log file: %w", err)
-			}
-		}
+	s.off, s.start = 0, s.size
+	err := s.attempt(buf)
+	if err == nil {
+		s.n.bytes.Add(uint64(len(buf)))
+		s.recovered()
 		return nil
 	}
+	s.n.writeErrors.Add(1)
+	s.failed(err)
+	return err
+}
+
+// attempt writes what of buf is not yet in the file: s.off bytes are,
+// after s.start (the file's size before the batch).
+func (s *fileSink) attempt(buf []byte) error {
+	if s.f == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+		s.off = 0
+	}
+	if s.off == 0 {
+		s.start = s.size
+	}
+	if s.linkPending {
+		s.updateLink()
+	}
+	for s.off < len(buf) {
+		k, err := s.f.Write(buf[s.off:])
+		s.off += k
+		s.size += uint64(k)
+		if err == nil && k == 0 {
+			err = io.ErrShortWrite // no progress: treat as a fault, never spin
+		}
+		if err != nil {
+			return fmt.Errorf("write log file: %w", err)
+		}
+	}
+	return nil
+}
+
+// retry goes on with a batch whose first attempt failed, with back-off,
+// until it is written, ctx ends (the batch is cut back; ctx.Err()) or a
+// reload removes the entry (cut back; errEntryRemoved).
+func (s *fileSink) retry(ctx context.Context, buf []byte) error {
+	w := s.n.w
 	backoff := w.retryMin
 	superseded := s.n.gen.superseded // a reload may remove this entry while we wait
 	for {
-		err := attempt()
-		if err == nil {
-			s.n.bytes.Add(uint64(len(buf)))
-			s.recovered()
-			return nil
-		}
-		s.n.writeErrors.Add(1)
-		s.failed(err)
 		t := time.NewTimer(backoff)
 	wait:
 		for {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				s.cutBack(off, start)
+				s.cutBack(s.off, s.start)
 				return ctx.Err()
 			case <-superseded:
 				g := w.cfg.Load()
 				if !g.hasFile(s.entry) {
 					t.Stop()
-					s.cutBack(off, start)
+					s.cutBack(s.off, s.start)
 					s.n.log.Info("trace log entry removed by a reload while its writes failed; batch cut back",
 						"path", s.path(), "count", s.failCount)
 					s.failing, s.failCount = false, 0
@@ -152,10 +160,18 @@ func (s *fileSink) write(ctx context.Context, buf []byte) error {
 		if s.f != nil && s.gone(w.now(), true) {
 			// The partial batch went to a file nobody will read; the
 			// whole batch goes to a fresh file.
-			s.cutBack(off, start)
+			s.cutBack(s.off, s.start)
 			s.drop()
-			off = 0
+			s.off = 0
 		}
+		err := s.attempt(buf)
+		if err == nil {
+			s.n.bytes.Add(uint64(len(buf)))
+			s.recovered()
+			return nil
+		}
+		s.n.writeErrors.Add(1)
+		s.failed(err)
 	}
 }
 

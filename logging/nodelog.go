@@ -75,11 +75,12 @@ func (n *NodeLog) Stats() Stats {
 // Write appends one batch to every entry. An empty batch does nothing.
 //
 // Write never loses or duplicates the batch because of a disk fault: it
-// retries with back-off until the batch is on disk, blocking the caller
-// (and so the requests to the node) meanwhile. It returns an error only
-// when ctx ends first (ctx.Err(); entries that had finished keep the batch,
-// the others were cut back to the batch boundary) or after Close
-// (ErrClosed).
+// writes the batch to every entry whose disk takes it (and sends it to the
+// journal), then retries the refusing entries with back-off until the
+// batch is on disk there too, blocking the caller (and so the requests to
+// the node) meanwhile. It returns an error only when ctx ends first
+// (ctx.Err(); entries that had finished keep the batch, the others were
+// cut back to the batch boundary) or after Close (ErrClosed).
 //
 // A configuration published by Writer.Reconfigure takes effect here,
 // before the batch (see the package documentation, section Reload).
@@ -106,41 +107,58 @@ func (n *NodeLog) Write(ctx context.Context, batch []tracer.TraceObject) error {
 		}
 	}
 	render()
-	var written []*fileSink // only after a reload during this batch
-	for i := 0; i < len(n.files); i++ {
-		s := n.files[i]
-		if written != nil && slices.Contains(written, s) {
-			continue
-		}
-		err := s.write(ctx, n.buf[s.format])
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, errEntryRemoved) {
-			return err
-		}
-		// A reload removed the entry whose disk was refusing this batch
-		// (the sink cut it back and closed the file). The rest of the
-		// batch follows the new configuration: entries that already hold
-		// it are skipped, new ones get it.
-		for _, done := range n.files[:i] {
-			if !slices.Contains(written, done) {
-				written = append(written, done)
+	// Every entry gets one attempt before any waits, so a refusing disk
+	// holds up only its own entry: the others, and the journal, hold the
+	// batch at once while the failing ones retry.
+	var written, failing []*fileSink
+	var sent []*journalSink
+	for {
+		failing = failing[:0]
+		for _, s := range n.files {
+			if slices.Contains(written, s) {
+				continue
 			}
+			if s.try(n.buf[s.format]) != nil {
+				failing = append(failing, s)
+				continue
+			}
+			written = append(written, s)
+		}
+		for _, j := range n.journals {
+			if !slices.Contains(sent, j) {
+				n.sendJournal(j, batch)
+				sent = append(sent, j)
+			}
+		}
+		removed := false
+		for _, s := range failing {
+			err := s.retry(ctx, n.buf[s.format])
+			if err == nil {
+				written = append(written, s)
+				continue
+			}
+			if !errors.Is(err, errEntryRemoved) {
+				return err
+			}
+			// A reload removed the entry whose disk was refusing this
+			// batch (the sink cut it back and closed the file). The rest
+			// of the batch follows the new configuration: entries that
+			// already hold it are skipped, new ones get it.
+			removed = true
+			break
+		}
+		if !removed {
+			break
 		}
 		g := n.removedBy
 		n.removedBy = nil
 		n.apply(g)
 		render()
-		i = -1
 	}
 	for f := range n.buf {
 		if cap(n.buf[f]) > maxKeptBuffer {
 			n.buf[f] = nil
 		}
-	}
-	for _, j := range n.journals {
-		n.sendJournal(j, batch)
 	}
 	n.batches.Add(1)
 	n.objects.Add(uint64(len(batch)))
