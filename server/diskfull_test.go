@@ -37,7 +37,8 @@ func mountTmpfs(t *testing.T, dir, size string) {
 
 // TestDiskFull: when the log disk fills up, Muninn stops taking traces from
 // the node (its queue holds them), keeps retrying, and once there is room
-// again writes every object exactly once.
+// again writes every object exactly once. A second logging entry on a
+// healthy disk keeps every batch taken from the node meanwhile.
 func TestDiskFull(t *testing.T) {
 	t.Parallel()
 	base := t.TempDir()
@@ -46,8 +47,12 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	mountTmpfs(t, root, "128k")
+	healthy := filepath.Join(base, "healthy")
 	logs, err := logging.New(logging.Config{
-		Entries:  []logging.Entry{{Root: root, Mode: logging.FileMode, Format: logging.ForMachine}},
+		Entries: []logging.Entry{
+			{Root: root, Mode: logging.FileMode, Format: logging.ForMachine},
+			{Root: healthy, Mode: logging.FileMode, Format: logging.ForMachine},
+		},
 		Log:      slog.New(slog.DiscardHandler),
 		RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
 	})
@@ -98,6 +103,12 @@ func TestDiskFull(t *testing.T) {
 		stalled = node.Traces.Len()
 		return stalled > 0 && stalled == before
 	})
+	// The healthy entry holds every batch the writer took, including the
+	// one the full disk refuses.
+	full, kept := completeLines(t, filepath.Join(root, "full")), lines(t, filepath.Join(healthy, "full"), "json")
+	if len(kept) <= full || len(kept) > total-stalled {
+		t.Errorf("healthy entry holds %d lines, the full one %d, %d taken from the node: want more than the full one", len(kept), full, total-stalled)
+	}
 	// Metrics keep being served while the disk is full.
 	web := srv.NewHTTP(PrometheusConfig{})
 	for _, path := range []string{"/", "/full", "/metrics"} {
@@ -110,18 +121,37 @@ func TestDiskFull(t *testing.T) {
 	if out, err := exec.Command("mount", "-o", "remount,size=16m", root).CombinedOutput(); err != nil {
 		t.Fatalf("grow the tmpfs: %v: %s", err, out)
 	}
-	dir := filepath.Join(root, "full")
-	waitFor(t, "every object after the disk had room again", func() bool { return len(lines(t, dir, "json")) >= total })
-	got := lines(t, dir, "json")
-	if len(got) != total {
-		t.Fatalf("%d lines, want %d", len(got), total)
-	}
-	for i, l := range got {
-		if !strings.Contains(l, `"seq":`+itoa(i)+`,`) {
-			t.Fatalf("line %d is %.60q: lost, duplicated or out of order", i, l)
+	for _, dir := range []string{filepath.Join(root, "full"), filepath.Join(healthy, "full")} {
+		waitFor(t, "every object after the disk had room again", func() bool { return len(lines(t, dir, "json")) >= total })
+		got := lines(t, dir, "json")
+		if len(got) != total {
+			t.Fatalf("%s: %d lines, want %d", dir, len(got), total)
+		}
+		for i, l := range got {
+			if !strings.Contains(l, `"seq":`+itoa(i)+`,`) {
+				t.Fatalf("%s: line %d is %.60q: lost, duplicated or out of order", dir, i, l)
+			}
 		}
 	}
 	t.Logf("the node still held %d of %d objects while the disk was full", stalled, total)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// completeLines counts the newline-terminated lines in dir's .json files.
+func completeLines(t *testing.T, dir string) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "node-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += strings.Count(string(b), "\n")
+	}
+	return n
+}
