@@ -26,12 +26,13 @@ type Queue struct {
 	dropOldest bool          // the overflow policy; fixed at creation
 	waiters    int           // blocking requests waiting for an object
 	avail      chan struct{} // cap 1: the queue became non-empty
+	taken      chan struct{} // cap 1: a request took objects; see Taken
 }
 
 // NewQueue returns a queue of the given capacity (at least 1) that
 // discards its whole content on overflow, as a node does.
 func NewQueue(capacity int) *Queue {
-	return &Queue{ring: make([][]byte, max(capacity, 1)), avail: make(chan struct{}, 1)}
+	return &Queue{ring: make([][]byte, max(capacity, 1)), avail: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
 }
 
 // NewRing returns a queue of the given capacity (at least 1) that drops
@@ -126,16 +127,26 @@ func (q *Queue) Waiters() int {
 	return q.waiters
 }
 
+// Taken returns a channel of capacity 1 that receives a value after a
+// request has taken one or more objects from the queue. Values coalesce:
+// one value stands for every take since the channel was last received
+// from, so a single goroutine should receive from it and then look at Len.
+// A producer that wants to keep the queue full without ever overflowing
+// it (a load generator measuring an acceptor's throughput) refills it by
+// capacity-Len after each value. Nobody needs to receive: the signal is a
+// non-blocking send that is dropped while a value is pending.
+func (q *Queue) Taken() <-chan struct{} { return q.taken }
+
 func (q *Queue) wait(delta int) {
 	q.mu.Lock()
 	q.waiters += delta
 	q.mu.Unlock()
 }
 
-// take removes up to max objects from the front, oldest first.
+// take removes up to max objects from the front, oldest first, and then
+// signals Taken if it removed any.
 func (q *Queue) take(max int) [][]byte {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	k := min(max, q.n)
 	out := make([][]byte, k)
 	for i := range k {
@@ -144,6 +155,13 @@ func (q *Queue) take(max int) [][]byte {
 	}
 	q.start = (q.start + k) % len(q.ring)
 	q.n -= k
+	q.mu.Unlock()
+	if k > 0 {
+		select { // never blocks: a pending value already says "taken"
+		case q.taken <- struct{}{}:
+		default:
+		}
+	}
 	return out
 }
 

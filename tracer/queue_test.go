@@ -115,3 +115,62 @@ func TestPutSignals(t *testing.T) {
 		}
 	}
 }
+
+// Taken signals after a take that removed objects, never after an empty
+// take or a put, and coalesces: one pending value stands for many takes.
+func TestTakenSignals(t *testing.T) {
+	t.Parallel()
+	pending := func(q *Queue) bool {
+		select {
+		case <-q.Taken():
+			return true
+		default:
+			return false
+		}
+	}
+	tests := []struct {
+		name  string
+		put   int // objects put first
+		takes []int
+		want  bool // a value is pending afterwards
+	}{
+		{"no take", 3, nil, false},
+		{"empty take", 0, []int{5}, false},
+		{"take of zero", 3, []int{0}, false},
+		{"one take", 3, []int{2}, true},
+		{"takes coalesce", 5, []int{1, 1, 1}, true},
+		{"take then empty take", 1, []int{1, 1}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, q := range []*Queue{NewQueue(8), NewRing(8)} {
+				q.PutEncodedAll(items(1, tt.put))
+				if pending(q) {
+					t.Fatal("a put signalled Taken")
+				}
+				for _, n := range tt.takes {
+					q.take(n)
+				}
+				if got := pending(q); got != tt.want {
+					t.Fatalf("Taken pending = %v, want %v", got, tt.want)
+				}
+				if pending(q) {
+					t.Fatal("more than one value pending")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkQueuePutTake is one reply's worth of queue traffic: 100 puts
+// and the take that empties the queue (with its Taken signal).
+func BenchmarkQueuePutTake(b *testing.B) {
+	q := NewQueue(DefaultQueueSize)
+	objs := items(1, 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		q.PutEncodedAll(objs)
+		q.take(100)
+	}
+}
