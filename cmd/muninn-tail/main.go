@@ -133,4 +133,3 @@ func reportJSON(r tailer.Report) report {
 	}
 	return out
 }
-
