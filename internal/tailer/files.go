@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -21,6 +20,8 @@ const (
 	// idleClose is how long an open file may go without growing before
 	// its descriptor is closed (it is reopened when it grows).
 	idleClose = 10 * time.Second
+	// maxRemoved bounds dir.removed.
+	maxRemoved = 4096
 	// suffix is the ending of the names of the files followed.
 	suffix = ".json"
 )
@@ -33,6 +34,11 @@ type dir struct {
 	warned  bool // a failure to watch it has been logged
 	gen     uint64
 	files   map[string]*file // by name
+	// removed holds the names of files ended here, so that their events
+	// still queued (a rescan may end a file before they are read) are not
+	// taken for files that came and went unseen. Cleared when it grows
+	// past maxRemoved.
+	removed map[string]struct{}
 }
 
 // file is one followed log file.
@@ -62,124 +68,10 @@ func (f *file) path() string { return filepath.Join(f.dir.path, f.name) }
 func (t *Tailer) dirAt(path string) *dir {
 	d := t.dirs[path]
 	if d == nil {
-		d = &dir{path: path, files: make(map[string]*file)}
+		d = &dir{path: path, files: make(map[string]*file), removed: make(map[string]struct{})}
 		t.dirs[path] = d
 	}
 	return d
-}
-
-// watch adds an inotify watch on d.
-func (t *Tailer) watch(d *dir) error {
-	wd, err := t.w.add(d.path)
-	if err != nil {
-		return err
-	}
-	d.wd, d.watched = wd, true
-	t.byWD[wd] = d
-	return nil
-}
-
-func (t *Tailer) handleEvents(buf []byte) {
-	for {
-		ev, rest, ok := nextEvent(buf)
-		if !ok {
-			return
-		}
-		buf = rest
-		t.handle(ev)
-	}
-}
-
-func (t *Tailer) handle(ev event) {
-	if ev.mask&syscall.IN_Q_OVERFLOW != 0 {
-		t.log.Warn("inotify queue overflowed; rescanning")
-		t.rescanNow = true
-		return
-	}
-	d := t.byWD[ev.wd]
-	if d == nil {
-		return
-	}
-	if ev.mask&(syscall.IN_DELETE_SELF|syscall.IN_IGNORED) != 0 {
-		if ev.mask&syscall.IN_IGNORED != 0 {
-			delete(t.byWD, ev.wd)
-			d.watched = false
-		}
-		t.rescanNow = true
-		return
-	}
-	if len(ev.name) == 0 {
-		return
-	}
-	if ev.mask&syscall.IN_ISDIR != 0 {
-		switch {
-		case ev.mask&(syscall.IN_CREATE|syscall.IN_MOVED_TO) != 0:
-			t.scan(filepath.Join(d.path, string(ev.name)), time.Now())
-		case ev.mask&syscall.IN_MOVED_FROM != 0:
-			t.rescanNow = true
-		}
-		return
-	}
-	if !bytes.HasSuffix(ev.name, []byte(suffix)) {
-		return
-	}
-	f := d.files[string(ev.name)]
-	switch {
-	case ev.mask&(syscall.IN_DELETE|syscall.IN_MOVED_FROM) != 0:
-		if f != nil {
-			t.remove(f)
-		}
-	case f == nil:
-		t.consider(d, string(ev.name), ev.mask&syscall.IN_CREATE != 0)
-	default:
-		if ev.mask&syscall.IN_CLOSE_WRITE != 0 {
-			f.closed = true
-		}
-		t.markDirty(f)
-	}
-}
-
-func (t *Tailer) markDirty(f *file) {
-	if !f.dirty {
-		f.dirty = true
-		t.dirty = append(t.dirty, f)
-	}
-}
-
-// readDirty reads every file that had events.
-func (t *Tailer) readDirty() {
-	for i, f := range t.dirty {
-		t.dirty[i] = nil
-		f.dirty = false
-		if f.gone {
-			continue
-		}
-		t.readFile(f, time.Now())
-		if f.closed && f.fd != nil {
-			t.closeFile(f) // at its end; reopened if it is written again
-		}
-	}
-	t.dirty = t.dirty[:0]
-}
-
-// consider starts following a name an event reported, if it is a regular
-// file. A name created and gone before it could be looked at counts as a
-// file removed unread (it may have been a link: links are rarely deleted
-// so soon after they are made).
-func (t *Tailer) consider(d *dir, name string, created bool) {
-	fi, err := os.Lstat(filepath.Join(d.path, name))
-	if errors.Is(err, fs.ErrNotExist) && created {
-		t.mu.Lock()
-		t.st.files++
-		t.st.removedUnread++
-		t.mu.Unlock()
-		return
-	}
-	if err != nil || !fi.Mode().IsRegular() {
-		return
-	}
-	f := t.track(d, name, fi)
-	t.markDirty(f)
 }
 
 // track starts following a regular file and opens it at once, so that it
@@ -325,6 +217,10 @@ func (t *Tailer) remove(f *file) {
 	}
 	f.gone = true
 	delete(f.dir.files, f.name)
+	if len(f.dir.removed) >= maxRemoved {
+		clear(f.dir.removed)
+	}
+	f.dir.removed[f.name] = struct{}{}
 	if f.fd != nil {
 		t.readFile(f, time.Now())
 		t.closeFile(f)
@@ -346,92 +242,5 @@ func (t *Tailer) closeFile(f *file) {
 func (t *Tailer) closeFD(f *file, fd *os.File) {
 	if err := fd.Close(); err != nil {
 		t.log.Debug("close log file", "file", f.path(), "err", err)
-	}
-}
-
-// rescan walks the whole tree: it watches new directories, follows new
-// files, reads every file to its end, ends the files and directories that
-// are gone, and closes idle descriptors.
-func (t *Tailer) rescan(now time.Time) {
-	t.rescanNow = false
-	t.gen++
-	t.scan(t.cfg.Root, now)
-	for path, d := range t.dirs {
-		if d.gen != t.gen {
-			for _, f := range d.files {
-				t.remove(f)
-			}
-			delete(t.dirs, path)
-			if d.watched && t.byWD[d.wd] == d {
-				delete(t.byWD, d.wd)
-			}
-			continue
-		}
-		for _, f := range d.files {
-			switch {
-			case f.gen != t.gen:
-				t.remove(f)
-			case f.fd != nil && now.Sub(f.lastData) >= idleClose:
-				t.closeFile(f)
-			}
-		}
-	}
-}
-
-// scan walks the tree under top (the root, or a directory that has just
-// appeared), watching directories and reading files.
-func (t *Tailer) scan(top string, now time.Time) {
-	err := filepath.WalkDir(top, func(path string, de fs.DirEntry, err error) error {
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				t.log.Debug("scan", "dir", path, "err", err)
-			}
-			return nil
-		}
-		if de.IsDir() {
-			d := t.dirAt(path)
-			d.gen = t.gen
-			if d.watched {
-				return nil
-			}
-			if err := t.watch(d); err != nil && !d.warned && !errors.Is(err, fs.ErrNotExist) {
-				t.log.Warn("directory not watched; only rescans will see it", "dir", path, "err", err)
-				d.warned = true
-			}
-			return nil
-		}
-		if !de.Type().IsRegular() || !strings.HasSuffix(de.Name(), suffix) {
-			return nil // symlinks (node.json) point at files followed anyway
-		}
-		d := t.dirAt(filepath.Dir(path))
-		f := d.files[de.Name()]
-		if f == nil {
-			fi, err := de.Info()
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) { // listed, then gone
-					t.mu.Lock()
-					t.st.files++
-					t.st.removedUnread++
-					t.mu.Unlock()
-				}
-				return nil
-			}
-			f = t.track(d, de.Name(), fi)
-		}
-		f.gen = t.gen
-		if f.gone {
-			return nil
-		}
-		if f.fd == nil {
-			fi, err := de.Info()
-			if err != nil || fi.Size() == f.off && inode(fi) == f.ino {
-				return nil
-			}
-		}
-		t.readFile(f, now)
-		return nil
-	})
-	if err != nil {
-		t.log.Warn("scan", "dir", top, "err", err)
 	}
 }
