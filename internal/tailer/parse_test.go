@@ -77,3 +77,22 @@ func BenchmarkConsume(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*perChunk)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// BenchmarkReport1000Nodes is the time Report holds the lock for with
+// 1000 nodes whose latencies spread over milliseconds.
+func BenchmarkReport1000Nodes(b *testing.B) {
+	tl := &Tailer{st: stats{hosts: make(map[string]*hostStats)}}
+	now := time.Now().UnixNano()
+	for n := range 1000 {
+		h := tl.st.host([]byte(fmt.Sprintf("load-%04d", n)))
+		for s := range uint64(100) {
+			tl.st.record(h, parsed{seq: s, enqueued: now - int64(s)*50_000}, now)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := tl.Report(); len(r.Nodes) != 1000 {
+			b.Fatal(len(r.Nodes))
+		}
+	}
+}
