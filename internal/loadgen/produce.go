@@ -1,0 +1,173 @@
+package loadgen
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// wakeSlack is how early a shard may produce an arrival to serve it in
+// the same wakeup as an earlier one: it bounds a shard to about 2000
+// wakeups a second however high the rates.
+const wakeSlack = 500 * time.Microsecond
+
+// maxScratch bounds the batch buffers a node keeps between batches.
+const maxScratch = 4096
+
+// produce puts k new objects, enqueued now, into the node's queue under
+// one lock, and returns how many objects the queue discarded to make room.
+// Only the node's producer calls it.
+func (n *node) produce(k int, now time.Time, m mix) int {
+	picks := n.picks[:0]
+	size := 0
+	for range k {
+		kd := m.pick(n.rng.Float64())
+		picks = append(picks, kd)
+		size += n.build.sizeHint(kd)
+	}
+	// One allocation for the batch: each object is a capped slice of it,
+	// and the batch is freed once the queue has let go of every object.
+	slab := make([]byte, 0, size)
+	objs := n.scratch[:0]
+	for _, kd := range picks {
+		start := len(slab)
+		slab = n.build.appendObject(slab, kd, n.seq, now)
+		objs = append(objs, slab[start:len(slab):len(slab)])
+		n.seq++
+	}
+	n.produced.Add(uint64(k))
+	dropped := n.queue.PutEncodedAll(objs)
+	clear(objs)
+	if cap(objs) > maxScratch { // a rare catch-up batch: do not keep it
+		picks, objs = nil, nil
+	}
+	n.picks, n.scratch = picks[:0], objs[:0]
+	return dropped
+}
+
+// refill keeps the node's queue full (Saturate): at first, and each time
+// a request has taken objects, it adds capacity-Len objects. It is the
+// only producer for its node, and takes only shrink the queue, so the
+// queue never overflows.
+func (g *Generator) refill(ctx context.Context, n *node) {
+	fill := func() {
+		if k := g.cfg.QueueSize - n.queue.Len(); k > 0 {
+			n.produce(k, time.Now(), g.mix)
+		}
+	}
+	fill()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.stop:
+			return
+		case <-n.queue.Taken():
+			fill()
+		}
+	}
+}
+
+// shard produces open-loop for its nodes from one goroutine: a min-heap
+// holds each node's next arrival, and one wakeup serves every arrival due
+// by then, a node's objects with one PutEncodedAll.
+type shard struct {
+	g       *Generator
+	nodes   []*node
+	sched   schedule
+	poisson bool
+	rng     *rand.Rand
+	heap    arrivals
+}
+
+// work is the expected number of arrivals to the next one: Exp(1) for a
+// Poisson process, 1 for evenly spaced arrivals.
+func (s *shard) work() float64 {
+	if s.poisson {
+		return s.rng.ExpFloat64()
+	}
+	return 1
+}
+
+func (s *shard) run(ctx context.Context, start time.Time) {
+	for _, n := range s.nodes {
+		first := s.rng.Float64() // Uniform: each node at its own phase
+		if s.poisson {
+			first = s.rng.ExpFloat64()
+		}
+		s.heap = append(s.heap, arrival{at: s.sched.next(0, first), n: n})
+	}
+	s.heap.init()
+	timer := time.NewTimer(never)
+	defer timer.Stop()
+	overflowed := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.g.stop:
+			return
+		default:
+		}
+		if wait := s.heap[0].at - time.Since(start); wait > wakeSlack {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.g.stop:
+				return
+			case <-timer.C:
+			}
+		}
+		horizon := time.Since(start) + wakeSlack
+		now := time.Now()
+		for s.heap[0].at <= horizon {
+			a := &s.heap[0]
+			k := 0
+			for a.at <= horizon {
+				k++
+				a.at = s.sched.next(a.at, s.work())
+			}
+			n := a.n
+			s.heap.down(0)
+			if dropped := n.produce(k, now, s.g.mix); dropped > 0 && !overflowed {
+				overflowed = true
+				s.g.log.Warn("a forwarding queue overflowed and discarded its content; Stats counts every discard",
+					"node", n.name, "count", dropped)
+			}
+		}
+	}
+}
+
+// arrival is a node's next arrival time since the start of production.
+type arrival struct {
+	at time.Duration
+	n  *node
+}
+
+// arrivals is a min-heap on at.
+type arrivals []arrival
+
+func (h arrivals) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h arrivals) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r].at < h[l].at {
+			m = r
+		}
+		if h[i].at <= h[m].at {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
