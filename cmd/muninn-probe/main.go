@@ -41,6 +41,7 @@ func command(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.dir, "dir", "", "directory of the conn-<n>.json files, created if missing (required)")
 	fs.Uint64Var(&magic, "magic", 764824073, "network magic")
 	fs.Uint64Var(&requestNum, "request-num", 100, "trace objects asked for per request")
+	fs.BoolVar(&o.lockstep, "lockstep", false, "ask for the next batch only after writing the last (cardano-tracer's way); by default the next request leaves as soon as a reply arrives")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

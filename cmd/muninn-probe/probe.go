@@ -30,6 +30,7 @@ type options struct {
 	dir        string
 	magic      uint32
 	requestNum uint16
+	lockstep   bool         // request only after the batch is written
 	log        *slog.Logger // nil: discarded
 }
 
@@ -193,18 +194,33 @@ func closeConn(conn net.Conn) error {
 }
 
 // loop asks for a blocking batch, waits for the reply, writes it and
-// flushes, until ctx ends or the connection fails.
+// flushes, until ctx ends or the connection fails. Unless lockstep, the
+// next request leaves as soon as a reply has arrived, before the batch is
+// written, so the node's queue drains while the probe writes: the same
+// pipelining as Muninn's acceptor, with nothing else around it.
 func (p *probe) loop(ctx context.Context, ch *muxproto.Channel, w *bufio.Writer) (uint64, error) {
 	// Sent again and again: the Mux only reads it.
 	req := tracer.EncodeRequest(tracer.Request{Blocking: true, Count: p.o.requestNum})
 	var objects uint64
-	for {
+	if !p.o.lockstep {
 		if err := ch.Send(ctx, req); err != nil {
 			return objects, fmt.Errorf("send request: %w", err)
+		}
+	}
+	for {
+		if p.o.lockstep {
+			if err := ch.Send(ctx, req); err != nil {
+				return objects, fmt.Errorf("send request: %w", err)
+			}
 		}
 		msg, err := ch.Recv(ctx)
 		if err != nil {
 			return objects, fmt.Errorf("receive reply: %w", err)
+		}
+		if !p.o.lockstep {
+			if err := ch.Send(ctx, req); err != nil {
+				return objects, fmt.Errorf("send request: %w", err)
+			}
 		}
 		batch, err := tracer.DecodeReply(msg)
 		if err != nil {

@@ -76,12 +76,12 @@ type started struct {
 	errc   chan error // cap 1: run's result
 }
 
-func startProbe(t *testing.T, listen string, requestNum uint16) *started {
+func startProbe(t *testing.T, listen string, requestNum uint16, lockstep bool) *started {
 	t.Helper()
 	s := &started{dir: filepath.Join(t.TempDir(), "out"), out: newLines(), errc: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	o := options{listen: listen, dir: s.dir, magic: magic, requestNum: requestNum}
+	o := options{listen: listen, dir: s.dir, magic: magic, requestNum: requestNum, lockstep: lockstep}
 	go func() { s.errc <- run(ctx, o, s.out) }()
 	var l struct{ Listening string }
 	if err := json.Unmarshal([]byte(s.out.next(t)), &l); err != nil || l.Listening == "" {
@@ -149,15 +149,18 @@ func TestEveryObjectOnceInOrder(t *testing.T) {
 		name       string
 		listen     func(t *testing.T) string
 		requestNum uint16
+		lockstep   bool
 	}{
-		{"unix", func(t *testing.T) string { return filepath.Join(t.TempDir(), "probe.sock") }, 100},
-		{"tcp", func(*testing.T) string { return "127.0.0.1:0" }, 100},
-		{"one per request", func(t *testing.T) string { return filepath.Join(t.TempDir(), "probe.sock") }, 1},
+		{"unix", func(t *testing.T) string { return filepath.Join(t.TempDir(), "probe.sock") }, 100, false},
+		{"tcp", func(*testing.T) string { return "127.0.0.1:0" }, 100, false},
+		{"one per request", func(t *testing.T) string { return filepath.Join(t.TempDir(), "probe.sock") }, 1, false},
+		{"lockstep", func(t *testing.T) string { return filepath.Join(t.TempDir(), "probe.sock") }, 100, true},
+		{"lockstep one per request", func(t *testing.T) string { return filepath.Join(t.TempDir(), "probe.sock") }, 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := startProbe(t, tt.listen(t), tt.requestNum)
+			p := startProbe(t, tt.listen(t), tt.requestNum, tt.lockstep)
 			const nodes, per = 4, 2000
 			network, addr := splitAddr(p.addr)
 			nctx, ncancel := context.WithCancel(context.Background())
@@ -244,7 +247,7 @@ func checkFile(t *testing.T, path string, per int) (string, uint64) {
 // A node with another network magic is refused; the probe carries on.
 func TestRefusedHandshake(t *testing.T) {
 	t.Parallel()
-	p := startProbe(t, filepath.Join(t.TempDir(), "probe.sock"), 100)
+	p := startProbe(t, filepath.Join(t.TempDir(), "probe.sock"), 100, false)
 	network, addr := splitAddr(p.addr)
 	conn, err := net.Dial(network, addr)
 	if err != nil {
