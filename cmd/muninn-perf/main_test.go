@@ -1,0 +1,72 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSoakSlope(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1_700_000_000, 0)
+	var ss []procStats
+	for i := range 61 { // 10 minutes, every 10 s, 1 MB per minute
+		ss = append(ss, procStats{At: t0.Add(time.Duration(i) * 10 * time.Second), RSS: uint64(20e6 + float64(i)*1e6/6)})
+	}
+	pts, slope := soakSeries(ss)
+	if len(pts) != 61 || math.Abs(slope-1) > 1e-6 {
+		t.Errorf("slope %v over %d points, want 1 MB/min", slope, len(pts))
+	}
+	if _, flat := soakSeries(ss[:1]); flat != 0 {
+		t.Errorf("one sample: slope %v, want 0", flat)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	t.Parallel()
+	probe := result{Name: "T1 saturate N=10", Kind: probeKind, Nodes: 10, Throughput: 100_000}
+	s := &suite{t1: map[int][2]result{
+		10:   {probe, {Name: "T1 saturate N=10", Kind: muninnKind, Nodes: 10, Throughput: 60_000}},
+		1000: {probe, {Name: "T1 saturate N=1000", Kind: muninnKind, Nodes: 1000, Throughput: 45_000, Lost: 1}},
+	}}
+	s.results = []result{
+		{Name: "T2/T4 half N=10", Kind: probeKind, CPUPer100k: 0.1, WindowLines: 1},
+		{Name: "T2/T4 half N=10", Kind: muninnKind, CPUPer100k: 0.15, WindowLines: 1, Discarded: 192, Missing: 192},
+		{Name: "T3 quarter N=1000", Kind: muninnKind, Nodes: 1000, LatencyP99us: 20_000},
+		{Name: "T5 idle N=1000", Kind: muninnKind, Nodes: 1000, BaseRSS: 10e6, RSSEnd: 10e6 + 1000*70<<10},
+	}
+	got := map[string]bool{}
+	for _, tg := range s.targets() {
+		got[tg.ID+" "+strings.Fields(tg.What)[0]+" "+strings.Fields(tg.What)[1]] = tg.Pass
+	}
+	want := map[string]bool{
+		"T1 saturated ingest": false, // N=1000: 45 % is enough, but an object was lost
+		"T2 T2/T4 half":       true,
+		"T4 T2/T4 half":       true, // the discards were before the window
+		"T3 T3 quarter":       true, // 20 ms ≤ 25 ms at N=1000
+		"T5 RSS per":          false,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: pass = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	// N=10 passes at 60 %; both T1 lines are there.
+	n := 0
+	for _, tg := range s.targets() {
+		if tg.ID == "T1" {
+			n++
+			if strings.Contains(tg.What, "N=10 ") != tg.Pass {
+				t.Errorf("%s: pass = %v", tg.What, tg.Pass)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d T1 lines, want 2", n)
+	}
+}
