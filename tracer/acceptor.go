@@ -81,10 +81,12 @@ func (a *Acceptor) Run(ctx context.Context) error {
 		return fmt.Errorf("send trace request: %w", err)
 	}
 	for {
-		batch, err := a.receive(ctx)
+		msg, err := a.receive(ctx)
 		if err != nil {
 			return err
 		}
+		// The next request leaves before this reply is even decoded, so
+		// the node's queue keeps draining while the batch is handled.
 		stopping := ctx.Err() != nil
 		if !stopping {
 			if err := a.ch.Send(ctx, req); err != nil {
@@ -93,6 +95,10 @@ func (a *Acceptor) Run(ctx context.Context) error {
 				}
 				stopping = true // nothing outstanding: this batch is the last
 			}
+		}
+		batch, err := a.decode(msg)
+		if err != nil {
+			return err
 		}
 		if err := a.handler(hctx, batch); err != nil {
 			return fmt.Errorf("trace handler: %w", err)
@@ -106,14 +112,16 @@ func (a *Acceptor) Run(ctx context.Context) error {
 // receive waits for the reply to the outstanding request. If ctx ends
 // meanwhile, it waits StopGrace for the reply to start arriving and, once
 // it has, up to DrainTimeout for the rest.
-func (a *Acceptor) receive(ctx context.Context) ([]TraceObject, error) {
+func (a *Acceptor) receive(ctx context.Context) ([]byte, error) {
 	msg, err := a.ch.Recv(ctx)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		msg, err = a.drainRecv(ctx)
 	}
-	if err != nil {
-		return nil, err
-	}
+	return msg, err
+}
+
+// decode checks a reply against the request it answers.
+func (a *Acceptor) decode(msg []byte) ([]TraceObject, error) {
 	a.lastBytes = len(msg)
 	batch, err := decodeReplyOwned(msg) // Recv hands msg over for good
 	if err != nil {
