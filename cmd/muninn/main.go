@@ -192,6 +192,9 @@ func serve(r *running, banner io.Writer, sig <-chan os.Signal) int {
 	if cfg.ResourceFreq > 0 {
 		go reportResources(bg, cfg.ResourceFreq, log)
 	}
+	if os.Getenv("GOGC") == "" {
+		go tuneGC(bg)
+	}
 	for {
 		select {
 		case err := <-served:
