@@ -33,6 +33,10 @@ type Generator struct {
 
 	connected atomic.Int64 // nodes whose connection is up
 
+	lateWakeups  atomic.Uint64 // producer wakeups at least LateWakeup late
+	maxLate      atomic.Int64  // the latest of them, in nanoseconds
+	lateDiscards atomic.Uint64 // objects discarded by batches of late wakeups
+
 	mu        sync.Mutex     // guards ran, stopped and the Add of producers
 	ran       bool           // Run was called
 	stopped   bool           // StopProducing was called
@@ -203,7 +207,14 @@ type Stats struct {
 	Produced, Discarded uint64
 	Queued              int
 	Connections         int // successful connections (handshake done) in total
-	Nodes               []NodeStats
+	// The generator's own stalls (open loop): wakeups at least
+	// LateWakeup after an arrival was due, the latest one, and how many
+	// of the discards happened while putting the batch of such a wakeup,
+	// that is, are the generator's lateness rather than the acceptor's.
+	LateWakeups  uint64
+	MaxLate      time.Duration
+	LateDiscards uint64
+	Nodes        []NodeStats
 }
 
 // NodeStats are one node's counters.
@@ -218,7 +229,8 @@ type NodeStats struct {
 // production runs, per-node values are read one after the other, so
 // Produced may be ahead of Discarded+Queued plus what was delivered.
 func (g *Generator) Stats() Stats {
-	s := Stats{Nodes: make([]NodeStats, len(g.nodes))}
+	s := Stats{Nodes: make([]NodeStats, len(g.nodes)), LateWakeups: g.lateWakeups.Load(),
+		MaxLate: time.Duration(g.maxLate.Load()), LateDiscards: g.lateDiscards.Load()}
 	for i, n := range g.nodes {
 		ns := NodeStats{
 			Name:        n.name,

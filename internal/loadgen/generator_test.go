@@ -244,3 +244,14 @@ func TestRunOnce(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+func TestNoteWakeup(t *testing.T) {
+	t.Parallel()
+	g := &Generator{}
+	for _, late := range []time.Duration{0, LateWakeup - 1, LateWakeup, 3 * LateWakeup, 2 * LateWakeup} {
+		g.noteWakeup(late)
+	}
+	if st := g.Stats(); st.LateWakeups != 3 || st.MaxLate != 3*LateWakeup {
+		t.Errorf("LateWakeups %d, MaxLate %v; want 3 and %v", st.LateWakeups, st.MaxLate, 3*LateWakeup)
+	}
+}

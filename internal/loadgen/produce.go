@@ -11,6 +11,25 @@ import (
 // wakeups a second however high the rates.
 const wakeSlack = 500 * time.Microsecond
 
+// LateWakeup is how late a producer's wakeup must be to count as a stall
+// of the generator itself (Stats.LateWakeups): a node producing 10 000
+// objects a second fills a 192-slot queue in about 19 ms.
+const LateWakeup = 5 * time.Millisecond
+
+// noteWakeup records how late a producer woke after an arrival was due.
+func (g *Generator) noteWakeup(late time.Duration) {
+	if late < LateWakeup {
+		return
+	}
+	g.lateWakeups.Add(1)
+	for {
+		cur := g.maxLate.Load()
+		if int64(late) <= cur || g.maxLate.CompareAndSwap(cur, int64(late)) {
+			return
+		}
+	}
+}
+
 // maxScratch bounds the batch buffers a node keeps between batches.
 const maxScratch = 4096
 
@@ -119,7 +138,10 @@ func (s *shard) run(ctx context.Context, start time.Time) {
 			case <-timer.C:
 			}
 		}
-		horizon := time.Since(start) + wakeSlack
+		elapsed := time.Since(start)
+		late := elapsed - s.heap[0].at
+		s.g.noteWakeup(late)
+		horizon := elapsed + wakeSlack
 		now := time.Now()
 		for s.heap[0].at <= horizon {
 			a := &s.heap[0]
@@ -130,7 +152,11 @@ func (s *shard) run(ctx context.Context, start time.Time) {
 			}
 			n := a.n
 			s.heap.down(0)
-			if dropped := n.produce(k, now, s.g.mix); dropped > 0 && !overflowed {
+			dropped := n.produce(k, now, s.g.mix)
+			if dropped > 0 && late >= LateWakeup {
+				s.g.lateDiscards.Add(uint64(dropped))
+			}
+			if dropped > 0 && !overflowed {
 				overflowed = true
 				s.g.log.Warn("a forwarding queue overflowed and discarded its content; Stats counts every discard",
 					"node", n.name, "count", dropped)
