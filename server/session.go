@@ -100,9 +100,9 @@ type session struct {
 //	sink    — writes each batch to the node's log files (waits for the name)
 //	ekg     — polls metrics every EKGPeriod
 //	dp      — datapoint.Acceptor: answers DataPoint questions
-//	name    — asks NodeInfo once and names the node
 //
-// plus the Mux's reader and writer.
+// plus the Mux's reader and writer, while the calling goroutine asks
+// NodeInfo once, names the node and then watches the connection.
 func (ss *session) run(parent context.Context) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -118,7 +118,7 @@ func (ss *session) run(parent context.Context) error {
 	sink := make(chan batch, sinkDepth)
 	writerDone := make(chan struct{}) // closed when the sink goroutine returns
 	var loops, writer sync.WaitGroup
-	loops.Add(4)
+	loops.Add(3)
 	writer.Add(1)
 	go func() { // traces
 		defer loops.Done()
@@ -167,17 +167,15 @@ func (ss *session) run(parent context.Context) error {
 		defer loops.Done()
 		fail(dp.Run(ctx))
 	}()
-	go func() { // name, then watch the connection
-		defer loops.Done()
-		ss.resolveName(ctx, dp)
-		// Idle loops (DataPoint waiting for a question, EKG between polls)
-		// would notice a dead connection late; end them all at once.
-		select {
-		case <-ss.mux.Done():
-			fail(ss.mux.Err())
-		case <-ctx.Done():
-		}
-	}()
+	// This goroutine names the node, then watches the connection: idle
+	// loops (DataPoint waiting for a question, EKG between polls) would
+	// notice a dead connection late; end them all at once.
+	ss.resolveName(ctx, dp)
+	select {
+	case <-ss.mux.Done():
+		fail(ss.mux.Err())
+	case <-ctx.Done():
+	}
 	loops.Wait()
 	ss.mux.Close()
 	writer.Wait()
