@@ -13,12 +13,14 @@ import (
 // performance suite (docs/PERFORMANCE.md) measured about a third less CPU
 // per trace object at GOGC=400. A large fleet's heap (1000 nodes × 300
 // metrics is about 40 MB) needs no such headroom, and memory matters
-// there. So, unless the environment sets GOGC, the GC percent follows the
-// live heap: enough to give gcHeadroom bytes of growth between
-// collections, between gcPercentMin and gcPercentMax.
+// there: its garbage is mostly metric polls, a few tens of MB a second,
+// so 32 MB of headroom still means about one collection a second. So,
+// unless the environment sets GOGC, the GC percent follows the live heap:
+// enough to give gcHeadroom bytes of growth between collections, between
+// gcPercentMin and gcPercentMax.
 const (
 	gcHeadroom   = 32 << 20
-	gcPercentMin = 100
+	gcPercentMin = 50
 	gcPercentMax = 400
 	gcTunePeriod = time.Second
 )
