@@ -68,13 +68,15 @@ func startServer(ctx context.Context, k kind, bins binaries, base string, loRequ
 		}
 		s.http = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		cfg := filepath.Join(dir, "config.yaml")
-		// Production-shaped: rotation on (10 MiB files, nothing old
-		// enough to prune during a run), Prometheus on, EKG polled every
-		// second, cardano-tracer's default loRequestNum.
+		// Production-shaped: rotation and pruning on (10 MiB files, the
+		// newest 4 kept once older than a minute, so a long run's disk use
+		// stays bounded; the tailer reads a file while it is written),
+		// Prometheus on, EKG polled every second, cardano-tracer's default
+		// loRequestNum.
 		text := fmt.Sprintf(`networkMagic: 764824073
 network: {tag: AcceptAt, contents: %q}
 logging: [{logRoot: %q, logMode: FileMode, logFormat: ForMachine}]
-rotation: {rpFrequencySecs: 60, rpLogLimitBytes: 10485760, rpKeepFilesNum: 100000, rpMaxAgeHours: 24}
+rotation: {rpFrequencySecs: 10, rpLogLimitBytes: 10485760, rpKeepFilesNum: 3, rpMaxAgeMinutes: 1}
 hasPrometheus: {epHost: 127.0.0.1, epPort: %d}
 ekgRequestFreq: 1
 loRequestNum: %d
@@ -168,6 +170,9 @@ func (s *server) stop() error {
 	}
 	return nil
 }
+
+// remove deletes the run's directory: a saturated run writes gigabytes.
+func (s *server) remove() error { return os.RemoveAll(s.dir) }
 
 // procStats is what /proc says of a process at one moment.
 type procStats struct {

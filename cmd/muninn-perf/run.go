@@ -52,8 +52,11 @@ type result struct {
 	LatencyP999    float64 `json:"latencyP999us,omitempty"`
 	LatencyMaxus   float64 `json:"latencyMaxus,omitempty"`
 	Produced       uint64  `json:"produced"`
-	Discarded      uint64  `json:"discarded"`       // node-side, whole-queue overflow, over the whole run
-	DiscardedWin   uint64  `json:"discardedWindow"` // of those, during the measured window
+	Discarded      uint64  `json:"discarded"`             // node-side, whole-queue overflow, over the whole run
+	DiscardedWin   uint64  `json:"discardedWindow"`       // of those, during the measured window
+	GenLate        uint64  `json:"generatorLateWakeups"`  // in the window: the generator itself woke ≥ 5 ms late
+	GenLateDisc    uint64  `json:"generatorLateDiscards"` // window discards in the batches of those wakeups
+	GenMaxLateMs   float64 `json:"generatorMaxLateMs"`
 	Lines          uint64  `json:"lines"`
 	Missing        uint64  `json:"missing"`    // gaps in the per-node sequences on disk
 	Duplicates     uint64  `json:"duplicates"` // lines seen twice
@@ -83,7 +86,7 @@ type point struct {
 }
 
 // execute performs one run.
-func execute(ctx context.Context, sp spec, bins binaries, base string, log *slog.Logger) (res result, err error) {
+func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool, log *slog.Logger) (res result, err error) {
 	res = result{Name: sp.Name, Kind: sp.Kind, Nodes: sp.Nodes, Saturate: sp.Saturate, Metrics: sp.Metrics}
 	if !sp.Saturate && !sp.Idle {
 		res.RatePerNode = sp.Rate
@@ -95,6 +98,12 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, log *slog
 	defer func() {
 		if serr := srv.stop(); serr != nil && err == nil {
 			err = serr
+		}
+		if keep {
+			return
+		}
+		if rerr := srv.remove(); rerr != nil && err == nil {
+			err = rerr
 		}
 	}()
 	base0, err := srv.stats()
@@ -186,7 +195,10 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, log *slog
 		res.RSSAfterScrape = after.RSS
 	}
 	r1 := tl.Report()
-	res.DiscardedWin = gen.Stats().Discarded - g0.Discarded
+	g1 := gen.Stats()
+	res.DiscardedWin = g1.Discarded - g0.Discarded
+	res.GenLate, res.GenLateDisc = g1.LateWakeups-g0.LateWakeups, g1.LateDiscards-g0.LateDiscards
+	res.GenMaxLateMs = float64(g1.MaxLate.Microseconds()) / 1000
 	win := s1.At.Sub(s0.At)
 	res.WindowSecs = win.Seconds()
 	res.WindowLines = r1.Lines - r0.Lines
