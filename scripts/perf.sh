@@ -10,6 +10,10 @@
 #   scripts/perf.sh --phases t1 --nodes 10   # one phase, one size
 #
 # Every other flag goes to muninn-perf (go run ./cmd/muninn-perf -h).
+#
+# The log trees go to a tmpfs (/dev/shm) when it has 16 GiB free, so that
+# the figures are the software's and not the disk's write-back; set
+# MUNINN_PERF_DIR to measure on a disk of your choice instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -17,4 +21,12 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/muninn" ./cmd/muninn
 go build -o "$bin/muninn-probe" ./cmd/muninn-probe
 go build -o "$bin/muninn-perf" ./cmd/muninn-perf
-"$bin/muninn-perf" --muninn "$bin/muninn" --probe "$bin/muninn-probe" "$@"
+work=${MUNINN_PERF_DIR:-}
+if [ -z "$work" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
+  [ "$(df -Pk /dev/shm | awk 'NR==2{print $4}')" -ge $((16 << 20)) ]; then
+  work=/dev/shm
+fi
+run=$(mktemp -d "${work:-${TMPDIR:-/tmp}}/muninn-perf.XXXXXX")
+trap 'rm -rf "$bin" "$run"' EXIT
+echo "perf: log trees under $run" >&2
+"$bin/muninn-perf" --muninn "$bin/muninn" --probe "$bin/muninn-probe" --work "$run" "$@"
