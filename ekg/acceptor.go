@@ -169,7 +169,7 @@ func (a *Acceptor) receive(ctx context.Context) ([]Metric, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receive response: %w", err)
 	}
-	ms, err := DecodeResponse(b)
+	ms, err := decodeResponseOwned(b) // Recv hands b over for good
 	if err != nil {
 		a.err = fmt.Errorf("decode response: %w", err)
 		return nil, a.err

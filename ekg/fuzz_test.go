@@ -65,3 +65,27 @@ func FuzzEKGDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEKGResponseDiff holds the fast response decoders to the reference on
+// arbitrary bytes: all accept with equal metrics or all reject, and the
+// fast path alone accepts exactly what the reference accepts. The bytes
+// are also tried as the items of a metric list, indefinite and definite,
+// so that mutations reach past the envelope.
+func FuzzEKGResponseDiff(f *testing.F) {
+	for _, v := range vectors {
+		f.Add(unhex(f, v.hex))
+	}
+	for _, e := range responseEdges {
+		f.Add(unhex(f, e.hex))
+	}
+	f.Add(ekg.Encode(ekg.MsgResp{Metrics: nodeMetrics()[:8]}))
+	f.Add(unhex(f, "826167820124"))
+	f.Add(unhex(f, "8263eda080820264f09f9880"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		decodeResponseAll(t, data)
+		indef := append(unhex(t, respPre), data...)
+		decodeResponseAll(t, append(indef, 0xff))
+		def := append(unhex(t, "8201820081"), data...)
+		decodeResponseAll(t, def)
+	})
+}

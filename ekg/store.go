@@ -231,9 +231,11 @@ func load64(s string, i int) uint64 {
 
 // Apply merges one poll response into the store and publishes the result.
 // Metrics the response repeats are applied in order; values of a Kind
-// other than counter, gauge and label are ignored. Apply keeps the label
-// texts of ms (the decoder allocates each string on its own) and copies the
-// names. A response that changes nothing publishes nothing.
+// other than counter, gauge and label are ignored. Apply copies the names
+// and keeps the label texts of ms: the decoder gives the label texts of a
+// response one string of their own, apart from the message, so a kept
+// label never pins the message its name came from. A response that
+// changes nothing publishes nothing.
 func (s *Store) Apply(ms []Metric) {
 	if len(ms) == 0 {
 		return
