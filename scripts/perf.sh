@@ -14,6 +14,11 @@
 # The log trees go to a tmpfs (/dev/shm) when it has 16 GiB free, so that
 # the figures are the software's and not the disk's write-back; set
 # MUNINN_PERF_DIR to measure on a disk of your choice instead.
+#
+# With two CPUs or more and taskset, each acceptor (the probe, Muninn) is
+# pinned to the last CPU and the load generator and tailer to the others,
+# so that the acceptor under test and the rig that measures it do not
+# take turns on the same cores; MUNINN_PERF_PIN=0 turns that off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -29,4 +34,10 @@ fi
 run=$(mktemp -d "${work:-${TMPDIR:-/tmp}}/muninn-perf.XXXXXX")
 trap 'rm -rf "$bin" "$run"' EXIT
 echo "perf: log trees under $run" >&2
-"$bin/muninn-perf" --muninn "$bin/muninn" --probe "$bin/muninn-probe" --work "$run" "$@"
+cpus=$(nproc)
+pin=()
+if [ "${MUNINN_PERF_PIN:-1}" != 0 ] && [ "$cpus" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+  pin=(taskset -c "0-$((cpus - 2))")
+  set -- --acceptor-cpus "$((cpus - 1))" "$@"
+fi
+"${pin[@]}" "$bin/muninn-perf" --muninn "$bin/muninn" --probe "$bin/muninn-probe" --work "$run" "$@"

@@ -94,6 +94,11 @@ loRequestNum: %d
 			return resp.StatusCode == http.StatusOK
 		}
 	}
+	if bins.cpus != "" {
+		// taskset execs the acceptor, so the pid stays the acceptor's.
+		args := append([]string{"-c", bins.cpus, s.cmd.Path}, s.cmd.Args[1:]...)
+		s.cmd = exec.Command("taskset", args...)
+	}
 	s.cmd.Dir = dir
 	s.cmd.Stderr = s.stderr
 	out, err := s.cmd.StdoutPipe()

@@ -57,6 +57,8 @@ type result struct {
 	GenLate        uint64  `json:"generatorLateWakeups"`  // in the window: the generator itself woke ≥ 5 ms late
 	GenLateDisc    uint64  `json:"generatorLateDiscards"` // window discards in the batches of those wakeups
 	GenMaxLateMs   float64 `json:"generatorMaxLateMs"`
+	GenSkipped     uint64  `json:"generatorSkipped"` // arrivals the late generator skipped in the window
+	WindowProd     uint64  `json:"windowProduced"`   // objects produced in the window
 	Lines          uint64  `json:"lines"`
 	Missing        uint64  `json:"missing"`    // gaps in the per-node sequences on disk
 	Duplicates     uint64  `json:"duplicates"` // lines seen twice
@@ -199,6 +201,7 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	res.DiscardedWin = g1.Discarded - g0.Discarded
 	res.GenLate, res.GenLateDisc = g1.LateWakeups-g0.LateWakeups, g1.LateDiscards-g0.LateDiscards
 	res.GenMaxLateMs = float64(g1.MaxLate.Microseconds()) / 1000
+	res.GenSkipped, res.WindowProd = g1.Skipped-g0.Skipped, g1.Produced-g0.Produced
 	win := s1.At.Sub(s0.At)
 	res.WindowSecs = win.Seconds()
 	res.WindowLines = r1.Lines - r0.Lines

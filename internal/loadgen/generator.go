@@ -36,6 +36,7 @@ type Generator struct {
 	lateWakeups  atomic.Uint64 // producer wakeups at least LateWakeup late
 	maxLate      atomic.Int64  // the latest of them, in nanoseconds
 	lateDiscards atomic.Uint64 // objects discarded by batches of late wakeups
+	skipped      atomic.Uint64 // arrivals skipped because a wakeup was too late
 
 	mu        sync.Mutex     // guards ran, stopped and the Add of producers
 	ran       bool           // Run was called
@@ -214,7 +215,12 @@ type Stats struct {
 	LateWakeups  uint64
 	MaxLate      time.Duration
 	LateDiscards uint64
-	Nodes        []NodeStats
+	// Skipped arrivals: when a wakeup is so late that more than half a
+	// queue is due for a node at once, only half a queue is produced and
+	// the rest is skipped (never produced, no sequence number). The
+	// offered load was then lower than Config asked for.
+	Skipped uint64
+	Nodes   []NodeStats
 }
 
 // NodeStats are one node's counters.
@@ -230,7 +236,7 @@ type NodeStats struct {
 // Produced may be ahead of Discarded+Queued plus what was delivered.
 func (g *Generator) Stats() Stats {
 	s := Stats{Nodes: make([]NodeStats, len(g.nodes)), LateWakeups: g.lateWakeups.Load(),
-		MaxLate: time.Duration(g.maxLate.Load()), LateDiscards: g.lateDiscards.Load()}
+		MaxLate: time.Duration(g.maxLate.Load()), LateDiscards: g.lateDiscards.Load(), Skipped: g.skipped.Load()}
 	for i, n := range g.nodes {
 		ns := NodeStats{
 			Name:        n.name,

@@ -255,3 +255,17 @@ func TestNoteWakeup(t *testing.T) {
 		t.Errorf("LateWakeups %d, MaxLate %v; want 3 and %v", st.LateWakeups, st.MaxLate, 3*LateWakeup)
 	}
 }
+
+func TestClampBatch(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		k, max, want int
+		skip         uint64
+	}{
+		{1, 96, 1, 0}, {96, 96, 96, 0}, {97, 96, 96, 1}, {5000, 96, 96, 4904}, {3, 1, 1, 2},
+	} {
+		if got, skip := clampBatch(tc.k, tc.max); got != tc.want || skip != tc.skip {
+			t.Errorf("clampBatch(%d, %d) = %d, %d; want %d, %d", tc.k, tc.max, got, skip, tc.want, tc.skip)
+		}
+	}
+}

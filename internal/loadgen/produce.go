@@ -97,6 +97,9 @@ type shard struct {
 	poisson bool
 	rng     *rand.Rand
 	heap    arrivals
+	// maxBatch is the most objects one wakeup produces for a node: half
+	// its queue.
+	maxBatch int
 }
 
 // work is the expected number of arrivals to the next one: Exp(1) for a
@@ -117,6 +120,7 @@ func (s *shard) run(ctx context.Context, start time.Time) {
 		s.heap = append(s.heap, arrival{at: s.sched.next(0, first), n: n})
 	}
 	s.heap.init()
+	s.maxBatch = max(1, s.g.cfg.QueueSize/2)
 	timer := time.NewTimer(never)
 	defer timer.Stop()
 	overflowed := false
@@ -152,6 +156,8 @@ func (s *shard) run(ctx context.Context, start time.Time) {
 			}
 			n := a.n
 			s.heap.down(0)
+			k, skip := clampBatch(k, s.maxBatch)
+			s.g.skipped.Add(skip)
 			dropped := n.produce(k, now, s.g.mix)
 			if dropped > 0 && late >= LateWakeup {
 				s.g.lateDiscards.Add(uint64(dropped))
@@ -196,4 +202,17 @@ func (h arrivals) down(i int) {
 		h[i], h[m] = h[m], h[i]
 		i = m
 	}
+}
+
+// clampBatch limits the objects one wakeup produces for a node to max and
+// returns how many arrivals are skipped. A generator that fell behind (it
+// woke late) and served every missed arrival at once would overflow the
+// queue by itself and, building objects only to discard them, fall
+// further behind. The excess is skipped: never produced, no sequence
+// number, counted in Stats.Skipped.
+func clampBatch(k, max int) (int, uint64) {
+	if k <= max {
+		return k, 0
+	}
+	return max, uint64(k - max)
 }
