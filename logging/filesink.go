@@ -83,7 +83,11 @@ func (s *fileSink) try(buf []byte) error {
 		}
 	}
 	s.off, s.start = 0, s.size
-	err := s.attempt(buf)
+	return s.account(buf, s.attempt(buf))
+}
+
+// account counts the outcome of an attempt at buf and returns its error.
+func (s *fileSink) account(buf []byte, err error) error {
 	if err == nil {
 		s.n.bytes.Add(uint64(len(buf)))
 		s.recovered()
@@ -164,14 +168,9 @@ func (s *fileSink) retry(ctx context.Context, buf []byte) error {
 			s.drop()
 			s.off = 0
 		}
-		err := s.attempt(buf)
-		if err == nil {
-			s.n.bytes.Add(uint64(len(buf)))
-			s.recovered()
+		if s.account(buf, s.attempt(buf)) == nil {
 			return nil
 		}
-		s.n.writeErrors.Add(1)
-		s.failed(err)
 	}
 }
 
