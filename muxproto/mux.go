@@ -218,7 +218,10 @@ func (m *Mux) route(h Header) (*Channel, error) {
 func (m *Mux) egress() {
 	defer m.wg.Done()
 	const egressBatch = 64 << 10
-	buf := make([]byte, 0, egressBatch+HeaderSize+m.cfg.SDUSize)
+	// The buffer grows with what is sent: an acceptor, which sends only
+	// small requests, keeps a small one per connection; a forwarder's
+	// grows to about egressBatch plus one SDU.
+	buf := make([]byte, 0, 512)
 	for {
 		select {
 		case <-m.wake:
