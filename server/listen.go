@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"syscall"
@@ -87,6 +88,18 @@ func removeStaleSocket(path string) error {
 // fails, it is bound again with back-off. The Unix-socket NodeId counter
 // starts at 0 for every listener, as in cardano-tracer.
 func (s *Server) acceptLoop(ctx context.Context, ep Endpoint, ln net.Listener) {
+	serveListener(ctx, ep, ln, s.log, s.track, func(ln net.Listener, conn net.Conn, counter uint64) {
+		s.startSession(ctx, conn, acceptedID(ep, ln.Addr(), conn.RemoteAddr(), counter), false)
+	})
+}
+
+// serveListener accepts on ln until ctx ends and hands each connection to
+// handle with the listener that accepted it and its Unix-socket counter (0, 1, … per listener;
+// always 0 on TCP). When Accept fails, the listener is closed and bound
+// again with back-off, and track records the new one (false: shutting
+// down, stop).
+func serveListener(ctx context.Context, ep Endpoint, ln net.Listener, log *slog.Logger,
+	track func(net.Listener) bool, handle func(ln net.Listener, conn net.Conn, counter uint64)) {
 	b := relistenBackoff
 	for {
 		up := time.Now()
@@ -95,18 +108,17 @@ func (s *Server) acceptLoop(ctx context.Context, ep Endpoint, ln net.Listener) {
 			conn, err := ln.Accept()
 			if err != nil {
 				if ctx.Err() == nil {
-					s.log.Error("accept failed; listening again", "remote", ep.String(), "err", err)
+					log.Error("accept failed; listening again", "remote", ep.String(), "err", err)
 				}
 				break
 			}
-			id := acceptedID(ep, ln.Addr(), conn.RemoteAddr(), counter)
+			handle(ln, conn, counter)
 			if ep.Net == "unix" {
 				counter++
 			}
-			s.startSession(ctx, conn, id, false)
 		}
 		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			s.log.Warn("close listener", "remote", ep.String(), "err", err)
+			log.Warn("close listener", "remote", ep.String(), "err", err)
 		}
 		for {
 			if !sleep(ctx, b.next(time.Since(up))) {
@@ -114,13 +126,13 @@ func (s *Server) acceptLoop(ctx context.Context, ep Endpoint, ln net.Listener) {
 			}
 			var err error
 			if ln, err = listen(ep); err == nil {
-				s.log.Info("listening again", "remote", ep.String())
-				if !s.track(ln) {
+				log.Info("listening again", "remote", ep.String())
+				if !track(ln) {
 					return
 				}
 				break
 			}
-			s.log.Error("listen failed", "remote", ep.String(), "err", err)
+			log.Error("listen failed", "remote", ep.String(), "err", err)
 			up = time.Now()
 		}
 	}

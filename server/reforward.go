@@ -331,44 +331,13 @@ func (r *Reforwarder) track(ln net.Listener) bool {
 // acceptLoop accepts downstream acceptors on ln until Shutdown; a failed
 // listener is bound again with back-off.
 func (r *Reforwarder) acceptLoop(ep Endpoint, ln net.Listener) {
-	b := relistenBackoff
-	for {
-		up := time.Now()
-		var counter uint64
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				if r.ctx.Err() == nil {
-					r.log.Error("accept failed; listening again", "remote", ep.String(), "err", err)
-				}
-				break
-			}
-			name := "tcp:" + conn.RemoteAddr().String()
-			if ep.Net == "unix" {
-				name = "unix:" + ep.Addr + "@" + strconv.FormatUint(counter, 10)
-				counter++
-			}
-			r.wg.Go(func() { r.serveConn(conn, name, false) })
+	serveListener(r.ctx, ep, ln, r.log, r.track, func(_ net.Listener, conn net.Conn, counter uint64) {
+		name := "tcp:" + conn.RemoteAddr().String()
+		if ep.Net == "unix" {
+			name = "unix:" + ep.Addr + "@" + strconv.FormatUint(counter, 10)
 		}
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			r.log.Warn("close listener", "remote", ep.String(), "err", err)
-		}
-		for {
-			if !sleep(r.ctx, b.next(time.Since(up))) {
-				return
-			}
-			var err error
-			if ln, err = listen(ep); err == nil {
-				r.log.Info("listening for downstream acceptors again", "remote", ep.String())
-				if !r.track(ln) {
-					return
-				}
-				break
-			}
-			r.log.Error("listen failed", "remote", ep.String(), "err", err)
-			up = time.Now()
-		}
-	}
+		r.wg.Go(func() { r.serveConn(conn, name, false) })
+	})
 }
 
 // dialLoop keeps one connection to a ConnectTo downstream: back-off from
