@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -187,13 +188,16 @@ func serve(r *running, banner io.Writer, sig <-chan os.Signal) int {
 	if rf != nil {
 		rf.Serve()
 	}
+	// Background loops end with serve: cancelled, then waited for.
 	bg, stopBg := context.WithCancel(context.Background())
+	var bgLoops sync.WaitGroup
+	defer bgLoops.Wait()
 	defer stopBg()
 	if cfg.ResourceFreq > 0 {
-		go reportResources(bg, cfg.ResourceFreq, log)
+		bgLoops.Go(func() { reportResources(bg, cfg.ResourceFreq, log) })
 	}
 	if os.Getenv("GOGC") == "" {
-		go tuneGC(bg)
+		bgLoops.Go(func() { tuneGC(bg) })
 	}
 	for {
 		select {
