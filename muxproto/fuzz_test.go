@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"reflect"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"muninn/internal/muxtest"
 	"muninn/muxproto"
 )
 
@@ -65,47 +67,71 @@ func FuzzChannelReassembly(f *testing.F) {
 	f.Add([]byte{255, 0, 7, 100}, uint8(3))
 	f.Add([]byte{}, uint8(1))
 	f.Fuzz(func(t *testing.T, cuts []byte, interleave uint8) {
-		msgs := reassemblyMessages(t)
-		stream := bytes.Join(msgs, nil)
-		peer, conn := net.Pipe()
-		m, err := muxproto.New(conn, muxproto.FromResponder, protos, muxproto.Config{}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
+		checkReassembly(t, "pipe", cuts, interleave)
+	})
+}
+
+// TestChannelReassemblySockets runs FuzzChannelReassembly's property over
+// unix sockets and TCP, where the demultiplexer reads through the
+// descriptor, with random SDU sizes.
+func TestChannelReassemblySockets(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 20 {
+		cuts := make([]byte, rng.IntN(40))
+		for j := range cuts {
+			cuts[j] = byte(rng.Uint32())
 		}
-		defer m.Close()
-		defer peer.Close()
-		go func() {
-			rest := stream
-			for i := 0; len(rest) > 0; i++ {
-				n := muxproto.DefaultSDUSize
-				if i < len(cuts) {
-					n = 1 + int(cuts[i])*37
-				}
-				n = min(n, len(rest))
-				if _, err := peer.Write(sdu(muxproto.FromInitiator, muxproto.ProtoTraceObject, rest[:n])); err != nil {
+		for _, tr := range []string{"unix", "tcp"} {
+			checkReassembly(t, tr, cuts, uint8(i%4))
+		}
+	}
+}
+
+// checkReassembly cuts a stream of valid messages into SDUs of the sizes
+// cuts gives, interleaves other protocols' SDUs, and checks that the same
+// messages come out of the Mux in the same order.
+func checkReassembly(t *testing.T, transport string, cuts []byte, interleave uint8) {
+	msgs := reassemblyMessages(t)
+	stream := bytes.Join(msgs, nil)
+	peer, conn := muxtest.Conns(t, transport)
+	m, err := muxproto.New(conn, muxproto.FromResponder, protos, muxproto.Config{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	defer peer.Close()
+	go func() {
+		rest := stream
+		for i := 0; len(rest) > 0; i++ {
+			n := muxproto.DefaultSDUSize
+			if i < len(cuts) {
+				n = 1 + int(cuts[i])*37
+			}
+			n = min(n, len(rest))
+			if _, err := peer.Write(sdu(muxproto.FromInitiator, muxproto.ProtoTraceObject, rest[:n])); err != nil {
+				return
+			}
+			rest = rest[n:]
+			if interleave > 0 && i%int(interleave) == 0 {
+				if _, err := peer.Write(sdu(muxproto.FromInitiator, muxproto.ProtoEKG, []byte{0x80})); err != nil {
 					return
 				}
-				rest = rest[n:]
-				if interleave > 0 && i%int(interleave) == 0 {
-					if _, err := peer.Write(sdu(muxproto.FromInitiator, muxproto.ProtoEKG, []byte{0x80})); err != nil {
-						return
-					}
-				}
-			}
-		}()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		ch := m.Channel(muxproto.ProtoTraceObject)
-		for i, want := range msgs {
-			got, err := ch.Recv(ctx)
-			if err != nil {
-				t.Fatalf("message %d: %v", i, err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(want))
 			}
 		}
-	})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch := m.Channel(muxproto.ProtoTraceObject)
+	for i, want := range msgs {
+		got, err := ch.Recv(ctx)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(want))
+		}
+	}
 }
 
 // FuzzMux: arbitrary bytes from a peer end the Mux with one of the typed

@@ -145,46 +145,43 @@ func (m *Mux) timestamp() uint32 {
 // demux is the only reader of the connection.
 func (m *Mux) demux() {
 	defer m.wg.Done()
-	var hb [HeaderSize]byte
+	rd := newSDUReader(m.conn, m.cfg.SDUTimeout)
+	defer rd.release()
 	for {
-		h, err := m.readHeader(&hb)
-		if err != nil {
+		if err := m.nextSDU(rd); err != nil {
 			m.fail(err)
 			return
 		}
-		c, err := m.route(h)
-		if err != nil {
-			m.fail(err)
-			return
-		}
-		if err := c.receive(m, int(h.Length)); err != nil {
-			m.fail(err)
-			return
-		}
-		m.sdusIn.Add(1)
-		m.bytesIn.Add(uint64(h.Length))
 	}
 }
 
-// readHeader waits without a deadline for the first byte of the next SDU,
-// then gives the rest of the SDU SDUTimeout to arrive (cleared in receive).
-func (m *Mux) readHeader(hb *[HeaderSize]byte) (Header, error) {
-	n, err := m.conn.Read(hb[:])
-	for n == 0 && err == nil {
-		n, err = m.conn.Read(hb[:])
+// nextSDU waits without a deadline for the first byte of the next SDU,
+// gives the rest of it SDUTimeout to arrive and hands its payload to its
+// channel.
+func (m *Mux) nextSDU(rd *sduReader) error {
+	if err := rd.waitNext(); err != nil {
+		return m.readErr(err, false)
 	}
-	if err != nil {
-		return Header{}, m.readErr(err, n > 0)
-	}
-	if err := m.conn.SetReadDeadline(time.Now().Add(m.cfg.SDUTimeout)); err != nil {
-		return Header{}, m.readErr(err, true)
-	}
-	if n < HeaderSize {
-		if _, err := io.ReadFull(m.conn, hb[n:]); err != nil {
-			return Header{}, m.readErr(err, true)
+	for rd.buffered() < HeaderSize {
+		if err := rd.more(); err != nil {
+			return m.readErr(err, true)
 		}
 	}
-	return DecodeHeader(hb)
+	h, err := DecodeHeader((*[HeaderSize]byte)(rd.bytes()[:HeaderSize]))
+	if err != nil {
+		return err
+	}
+	rd.consume(HeaderSize)
+	c, err := m.route(h)
+	if err != nil {
+		return err
+	}
+	if err := c.receive(m, rd, int(h.Length)); err != nil {
+		return err
+	}
+	m.sdusIn.Add(1)
+	m.bytesIn.Add(uint64(h.Length))
+	return nil
 }
 
 func (m *Mux) readErr(err error, midSDU bool) error {
@@ -290,14 +287,13 @@ type Channel struct {
 	proto ProtocolNum
 
 	// Ingress. partial and fr belong to the demux goroutine alone.
-	partial  []byte
-	fr       framer
-	sizeHint int          // length of the last message: the first allocation for the next
-	partLen  atomic.Int64 // len(partial), published for Receiving
-	inMu     sync.Mutex   // guards msgs, queued
-	msgs     [][]byte
-	queued   int           // bytes in msgs
-	ready    chan struct{} // cap 1: msgs became non-empty
+	partial []byte
+	fr      framer
+	partLen atomic.Int64 // len(partial), published for Receiving
+	inMu    sync.Mutex   // guards msgs, queued
+	msgs    [][]byte
+	queued  int           // bytes in msgs
+	ready   chan struct{} // cap 1: msgs became non-empty
 
 	// Egress, guarded by m.mu.
 	out      [][]byte
@@ -315,23 +311,25 @@ func (c *Channel) Err() error { return c.m.Err() }
 // Proto returns the channel's mini-protocol number.
 func (c *Channel) Proto() ProtocolNum { return c.proto }
 
-// receive reads one SDU payload of n bytes straight into the partial
-// message buffer and cuts off every message it completes.
-func (c *Channel) receive(m *Mux, n int) error {
+// receive takes one SDU payload of n bytes from rd into the partial
+// message and cuts off every message it completes.
+func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 	if c.queuedBytes()+len(c.partial)+n > m.cfg.IngressLimit {
 		return c.protoErr(fmt.Errorf("%w: more than %d bytes buffered", ErrIngressOverrun, m.cfg.IngressLimit))
 	}
-	if cap(c.partial)-len(c.partial) < n {
-		grown := make([]byte, len(c.partial), max(len(c.partial)+n, 2*cap(c.partial), c.sizeHint))
-		copy(grown, c.partial)
-		c.partial = grown
+	for n > 0 {
+		if rd.buffered() == 0 {
+			if err := rd.more(); err != nil {
+				return m.readErr(err, true)
+			}
+		}
+		k := min(n, rd.buffered())
+		// append copies without first zeroing what it copies over.
+		c.partial = append(c.partial, rd.bytes()[:k]...)
+		rd.consume(k)
+		n -= k
 	}
-	start := len(c.partial)
-	c.partial = c.partial[:start+n]
-	if _, err := io.ReadFull(m.conn, c.partial[start:]); err != nil {
-		return m.readErr(err, true)
-	}
-	if err := m.conn.SetReadDeadline(time.Time{}); err != nil {
+	if err := rd.sduDone(); err != nil {
 		return m.readErr(err, false)
 	}
 	for len(c.partial) > 0 {
@@ -347,7 +345,6 @@ func (c *Channel) receive(m *Mux, n int) error {
 			return nil
 		}
 		msg := c.partial[:k:k]
-		c.sizeHint = min(k, m.cfg.MaxMessageSize)
 		var rest []byte
 		if k < len(c.partial) {
 			rest = slices.Clone(c.partial[k:])

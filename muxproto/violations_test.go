@@ -160,6 +160,44 @@ func TestMuxSDUTimeout(t *testing.T) {
 	})
 }
 
+// TestMuxSDUTimeoutSockets: on real sockets too, an SDU cut inside its
+// header or its payload ends the Mux with ErrSDUTimeout, and a complete
+// SDU before it is still delivered.
+func TestMuxSDUTimeoutSockets(t *testing.T) {
+	t.Parallel()
+	const timeout = 200 * time.Millisecond
+	whole := sdu(muxproto.FromInitiator, 2, []byte{0x01})
+	for _, cut := range []struct {
+		name string
+		data []byte
+	}{
+		{"header", append(whole, 0, 0, 0, 0, 0, 2)},
+		{"payload", append(whole, sdu(muxproto.FromInitiator, 2, []byte{0x82, 0x01, 0x02})[:10]...)},
+	} {
+		for _, tr := range []string{"unix", "tcp"} {
+			t.Run(cut.name+"/"+tr, func(t *testing.T) {
+				t.Parallel()
+				peer, conn := muxtest.Conns(t, tr)
+				m := responderMux(t, conn, muxproto.Config{SDUTimeout: timeout})
+				start := time.Now()
+				if _, err := peer.Write(cut.data); err != nil {
+					t.Fatal(err)
+				}
+				got, err := m.Channel(muxproto.ProtoTraceObject).Recv(context.Background())
+				if err != nil || len(got) != 1 || got[0] != 0x01 {
+					t.Fatalf("Recv = %x, %v; want the complete SDU's message", got, err)
+				}
+				if err := m.Wait(); !errors.Is(err, muxproto.ErrSDUTimeout) {
+					t.Fatalf("err = %v, want ErrSDUTimeout", err)
+				}
+				if d := time.Since(start); d < timeout {
+					t.Fatalf("timed out after %v, before SDUTimeout", d)
+				}
+			})
+		}
+	}
+}
+
 // TestMuxCloseIdempotent: Close twice, Send and Recv after Close.
 func TestMuxCloseIdempotent(t *testing.T) {
 	t.Parallel()
