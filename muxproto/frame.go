@@ -1,6 +1,9 @@
 package muxproto
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // framer finds where one CBOR data item ends in a byte stream that grows
 // an SDU at a time. It checks well-formedness (RFC 8949 §5.3.1) as it goes
@@ -11,6 +14,7 @@ type framer struct {
 	off      int     // bytes of the current item scanned so far
 	skip     uint64  // content bytes of a definite string still to pass
 	afterTag bool    // the last header was a tag, so a data item must follow
+	inString bool    // the innermost open item is an indefinite string
 	stack    []frame // open containers, innermost last
 	maxDepth int
 }
@@ -25,7 +29,7 @@ type frame struct {
 // reset prepares the framer for the next message, keeping its stack's
 // storage.
 func (f *framer) reset() {
-	f.off, f.skip, f.afterTag = 0, 0, false
+	f.off, f.skip, f.afterTag, f.inString = 0, 0, false, false
 	f.stack = f.stack[:0]
 }
 
@@ -33,121 +37,160 @@ func (f *framer) reset() {
 // byte. It returns n > 0 when buf[:n] is one complete item, and 0 when more
 // bytes are needed. After n > 0 the framer is ready for the next message,
 // whose first byte is buf[n].
+//
+// It is the demultiplexer's inner loop over every byte a node sends, so
+// the position lives in a local and the common item (a definite one
+// inside a definite container) ends without a call.
 func (f *framer) scan(buf []byte) (int, error) {
+	off := f.off
 	for {
 		if f.skip > 0 {
-			avail := uint64(len(buf) - f.off)
+			avail := uint64(len(buf) - off)
 			if avail < f.skip {
 				f.skip -= avail
 				f.off = len(buf)
 				return 0, nil
 			}
-			f.off += int(f.skip)
+			off += int(f.skip)
 			f.skip = 0
-			if f.complete() {
-				return f.finish(), nil
-			}
-			continue
-		}
-		if f.off >= len(buf) {
-			return 0, nil
-		}
-		ib := buf[f.off]
-		major, ai := ib>>5, ib&0x1f
-		hl := 1
-		switch {
-		case ai < 24, ai == 31:
-		case ai == 24:
-			hl = 2
-		case ai == 25:
-			hl = 3
-		case ai == 26:
-			hl = 5
-		case ai == 27:
-			hl = 9
-		default:
-			return 0, fmt.Errorf("%w: reserved additional information %d at offset %d", ErrMalformedCBOR, ai, f.off)
-		}
-		if f.off+hl > len(buf) {
-			return 0, nil // the header itself is cut; wait for more
-		}
-		var arg uint64
-		if ai < 24 {
-			arg = uint64(ai)
 		} else {
-			for _, b := range buf[f.off+1 : f.off+hl] {
-				arg = arg<<8 | uint64(b)
+			if off >= len(buf) {
+				f.off = off
+				return 0, nil
+			}
+			ib := buf[off]
+			major, ai := ib>>5, ib&0x1f
+			var arg uint64
+			if ai < 24 {
+				arg = uint64(ai)
+				off++
+			} else {
+				var hl int
+				switch ai {
+				case 24:
+					hl = 2
+				case 25:
+					hl = 3
+				case 26:
+					hl = 5
+				case 27:
+					hl = 9
+				case 31:
+					hl = 1
+				default:
+					f.off = off
+					return 0, fmt.Errorf("%w: reserved additional information %d at offset %d", ErrMalformedCBOR, ai, off)
+				}
+				if off+hl > len(buf) {
+					f.off = off
+					return 0, nil // the header itself is cut; wait for more
+				}
+				switch hl {
+				case 2:
+					arg = uint64(buf[off+1])
+				case 3:
+					arg = uint64(binary.BigEndian.Uint16(buf[off+1:]))
+				case 5:
+					arg = uint64(binary.BigEndian.Uint32(buf[off+1:]))
+				case 9:
+					arg = binary.BigEndian.Uint64(buf[off+1:])
+				}
+				if ib == 0xff {
+					f.off = off
+					if err := f.breakCode(); err != nil {
+						return 0, err
+					}
+					off++
+					if f.closeItem() {
+						return f.finishAt(off), nil
+					}
+					continue
+				}
+				off += hl
+			}
+			if f.inString {
+				// Inside an indefinite string: only definite chunks of the
+				// same major type may follow.
+				if major != f.stack[len(f.stack)-1].major || ai == 31 {
+					f.off = off
+					return 0, fmt.Errorf("%w: bad chunk in indefinite string at offset %d", ErrMalformedCBOR, off-headerLen(ai))
+				}
+			}
+			f.afterTag = false
+			switch major {
+			case 2, 3:
+				if ai == 31 {
+					if err := f.push(frame{major: major, indef: true}); err != nil {
+						return 0, err
+					}
+					continue
+				}
+				if arg > uint64(len(buf)-off) {
+					f.skip = arg // the string goes on in a later SDU
+					continue
+				}
+				off += int(arg)
+			case 4, 5:
+				if ai == 31 {
+					if err := f.push(frame{major: major, indef: true}); err != nil {
+						return 0, err
+					}
+					continue
+				}
+				if major == 5 {
+					if arg > 1<<62 {
+						return 0, fmt.Errorf("%w: map length %d", ErrMalformedCBOR, arg)
+					}
+					arg *= 2
+				}
+				if arg > 0 {
+					if err := f.push(frame{major: major, remaining: arg}); err != nil {
+						return 0, err
+					}
+					continue
+				}
+			case 6:
+				if ai == 31 {
+					return 0, fmt.Errorf("%w: indefinite tag at offset %d", ErrMalformedCBOR, off-1)
+				}
+				f.afterTag = true
+				continue
+			case 7:
+				switch {
+				case ai == 31:
+					return 0, fmt.Errorf("%w: indefinite simple value at offset %d", ErrMalformedCBOR, off-1)
+				case ai == 24 && arg < 32:
+					return 0, fmt.Errorf("%w: simple value %d in two bytes at offset %d", ErrMalformedCBOR, arg, off-2)
+				}
 			}
 		}
-		if ib == 0xff {
-			if err := f.breakCode(); err != nil {
-				return 0, err
-			}
-			f.off++
-			if f.complete() {
-				return f.finish(), nil
-			}
-			continue
-		}
-		if n := len(f.stack); n > 0 && f.stack[n-1].indef && f.stack[n-1].major <= 3 {
-			// Inside an indefinite string: only definite chunks of the
-			// same major type may follow.
-			if major != f.stack[n-1].major || ai == 31 {
-				return 0, fmt.Errorf("%w: bad chunk in indefinite string at offset %d", ErrMalformedCBOR, f.off)
+		// An item (or a string chunk) has just ended.
+		if n := len(f.stack); n > 0 {
+			if top := &f.stack[n-1]; !top.indef && top.remaining > 1 {
+				top.remaining--
+				continue
 			}
 		}
-		f.afterTag = false
-		f.off += hl
-		switch major {
-		case 0, 1:
-		case 2, 3:
-			if ai == 31 {
-				if err := f.push(frame{major: major, indef: true}); err != nil {
-					return 0, err
-				}
-				continue
-			}
-			if arg > 0 {
-				f.skip = arg
-				continue
-			}
-		case 4, 5:
-			if ai == 31 {
-				if err := f.push(frame{major: major, indef: true}); err != nil {
-					return 0, err
-				}
-				continue
-			}
-			if major == 5 {
-				if arg > 1<<62 {
-					return 0, fmt.Errorf("%w: map length %d", ErrMalformedCBOR, arg)
-				}
-				arg *= 2
-			}
-			if arg > 0 {
-				if err := f.push(frame{major: major, remaining: arg}); err != nil {
-					return 0, err
-				}
-				continue
-			}
-		case 6:
-			if ai == 31 {
-				return 0, fmt.Errorf("%w: indefinite tag at offset %d", ErrMalformedCBOR, f.off-hl)
-			}
-			f.afterTag = true
-			continue
-		case 7:
-			switch {
-			case ai == 31:
-				return 0, fmt.Errorf("%w: indefinite simple value at offset %d", ErrMalformedCBOR, f.off-hl)
-			case ai == 24 && arg < 32:
-				return 0, fmt.Errorf("%w: simple value %d in two bytes at offset %d", ErrMalformedCBOR, arg, f.off-hl)
-			}
-		}
-		if f.complete() {
-			return f.finish(), nil
+		if f.closeItem() {
+			return f.finishAt(off), nil
 		}
 	}
+}
+
+// headerLen is the length of an item header with additional information
+// ai (a valid one).
+func headerLen(ai byte) int {
+	switch ai {
+	case 24:
+		return 2
+	case 25:
+		return 3
+	case 26:
+		return 5
+	case 27:
+		return 9
+	}
+	return 1
 }
 
 func (f *framer) push(fr frame) error {
@@ -155,6 +198,7 @@ func (f *framer) push(fr frame) error {
 		return fmt.Errorf("%w: nesting deeper than %d", ErrMalformedCBOR, f.maxDepth)
 	}
 	f.stack = append(f.stack, fr)
+	f.inString = fr.indef && fr.major <= 3
 	return nil
 }
 
@@ -170,12 +214,13 @@ func (f *framer) breakCode() error {
 		return fmt.Errorf("%w: indefinite map with a key and no value at offset %d", ErrMalformedCBOR, f.off)
 	}
 	f.stack = f.stack[:n-1]
+	f.inString = false // strings hold only chunks, so none is open below
 	return nil
 }
 
-// complete records that an item (or a string chunk) has just ended and
+// closeItem records that an item (or a string chunk) has just ended and
 // reports whether that finished the top-level item.
-func (f *framer) complete() bool {
+func (f *framer) closeItem() bool {
 	for n := len(f.stack); n > 0; n = len(f.stack) {
 		top := &f.stack[n-1]
 		if top.indef {
@@ -193,8 +238,7 @@ func (f *framer) complete() bool {
 	return true
 }
 
-func (f *framer) finish() int {
-	n := f.off
+func (f *framer) finishAt(off int) int {
 	f.reset()
-	return n
+	return off
 }
