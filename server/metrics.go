@@ -154,11 +154,36 @@ func (m *Metrics) closed(err error) {
 	}
 }
 
-// logDelta adds what a node's log writer did since the last call.
-func (m *Metrics) logDelta(node string, prev *logging.Stats, now logging.Stats) {
-	m.objectsWritten.WithLabelValues(node).Add(float64(now.Objects - prev.Objects))
-	m.bytesWritten.WithLabelValues(node).Add(float64(now.Bytes - prev.Bytes))
-	m.writeErrors.Add(float64(now.WriteErrors - prev.WriteErrors))
-	m.rotations.Add(float64(now.Rotations - prev.Rotations))
-	*prev = now
+// nodeCounters are one node's trace counters, looked up once when its
+// log files are opened rather than by label on every batch.
+type nodeCounters struct {
+	objectsReceived, bytesReceived prometheus.Counter
+	objectsWritten, bytesWritten   prometheus.Counter
+	m                              *Metrics
+	prev                           logging.Stats
+}
+
+func (m *Metrics) forNode(node string) *nodeCounters {
+	return &nodeCounters{
+		objectsReceived: m.objectsReceived.WithLabelValues(node),
+		bytesReceived:   m.bytesReceived.WithLabelValues(node),
+		objectsWritten:  m.objectsWritten.WithLabelValues(node),
+		bytesWritten:    m.bytesWritten.WithLabelValues(node),
+		m:               m,
+	}
+}
+
+// received counts a batch taken from the node.
+func (c *nodeCounters) received(objects, bytes int) {
+	c.objectsReceived.Add(float64(objects))
+	c.bytesReceived.Add(float64(bytes))
+}
+
+// logDelta adds what the node's log files did since the last call.
+func (c *nodeCounters) logDelta(now logging.Stats) {
+	c.objectsWritten.Add(float64(now.Objects - c.prev.Objects))
+	c.bytesWritten.Add(float64(now.Bytes - c.prev.Bytes))
+	c.m.writeErrors.Add(float64(now.WriteErrors - c.prev.WriteErrors))
+	c.m.rotations.Add(float64(now.Rotations - c.prev.Rotations))
+	c.prev = now
 }

@@ -208,11 +208,9 @@ func (ss *session) resolveName(ctx context.Context, dp *datapoint.Acceptor) {
 // stops early only on the server's hard stop.
 func (ss *session) write(sink <-chan batch) error {
 	hard := ss.srv.hard
-	m := ss.srv.opts.Metrics
 	var (
-		nl    *logging.NodeLog
-		name  string
-		stats logging.Stats
+		nl  *logging.NodeLog
+		cnt *nodeCounters
 	)
 	defer func() {
 		if nl != nil {
@@ -229,16 +227,15 @@ func (ss *session) write(sink <-chan batch) error {
 				return fmt.Errorf("write traces: %w", context.Cause(hard))
 			}
 			id, _ := ss.node.Identity()
-			name = id.Name
+			cnt = ss.srv.opts.Metrics.forNode(id.Name)
 			var err error
 			if nl, err = ss.srv.opts.Logs.Open(logging.Node{Name: id.Name, Dir: id.Dir}); err != nil {
 				return fmt.Errorf("open log files: %w", err)
 			}
 		}
-		m.objectsReceived.WithLabelValues(name).Add(float64(len(b.objects)))
-		m.bytesReceived.WithLabelValues(name).Add(float64(b.bytes))
+		cnt.received(len(b.objects), b.bytes)
 		err := nl.Write(hard, b.objects)
-		m.logDelta(name, &stats, nl.Stats())
+		cnt.logDelta(nl.Stats())
 		if err != nil {
 			return fmt.Errorf("write traces: %w", err)
 		}
