@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,20 @@ func TestTargets(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d T1 lines, want 2", n)
+	}
+}
+
+// TestCPUSteal: the machine's counters read from /proc/stat grow, and
+// steal is a part of the total.
+func TestCPUSteal(t *testing.T) {
+	if _, err := os.Stat("/proc/stat"); err != nil {
+		t.Skip("no /proc/stat here")
+	}
+	s0, t0 := cpuSteal()
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	s1, t1 := cpuSteal()
+	if t0 == 0 || t1 <= t0 || s0 > t0 || s1 < s0 || s1-s0 > t1-t0 {
+		t.Fatalf("steal %d→%d of total %d→%d", s0, s1, t0, t1)
 	}
 }

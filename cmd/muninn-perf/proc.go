@@ -309,3 +309,34 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// cpuSteal returns the machine's steal time and total time in clock
+// ticks, summed over its CPUs (/proc/stat), or zeros where there is no
+// /proc/stat. Steal is time a virtual CPU was ready but the hypervisor
+// ran something else: on a shared machine it is the noise in every
+// figure, and a stall of it longer than a node's queue lasts is a discard
+// no acceptor can prevent.
+func cpuSteal() (steal, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, 0
+		}
+		if i < 8 { // guest time is already counted in user time
+			total += n
+		}
+		if i == 7 {
+			steal = n
+		}
+	}
+	return steal, total
+}

@@ -57,6 +57,7 @@ type result struct {
 	GenLate        uint64  `json:"generatorLateWakeups"`  // in the window: the generator itself woke ≥ 5 ms late
 	GenLateDisc    uint64  `json:"generatorLateDiscards"` // window discards in the batches of those wakeups
 	GenMaxLateMs   float64 `json:"generatorMaxLateMs"`
+	StealPct       float64 `json:"stealPct"`         // of all CPUs' time in the window, taken by the hypervisor
 	GenSkipped     uint64  `json:"generatorSkipped"` // arrivals the late generator skipped in the window
 	WindowProd     uint64  `json:"windowProduced"`   // objects produced in the window
 	Lines          uint64  `json:"lines"`
@@ -159,6 +160,7 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	if err != nil {
 		return res, err
 	}
+	steal0, total0 := cpuSteal()
 	r0 := tl.Report()
 	g0 := gen.Stats()
 	tl.ResetLatency()
@@ -183,6 +185,9 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	s1, err := srv.stats()
 	if err != nil {
 		return res, err
+	}
+	if steal1, total1 := cpuSteal(); total1 > total0 {
+		res.StealPct = 100 * float64(steal1-steal0) / float64(total1-total0)
 	}
 	if sp.Scrape && sp.Kind == muninnKind {
 		// After the window's figures: the scrapes' buffers are not the
