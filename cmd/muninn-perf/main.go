@@ -141,9 +141,9 @@ func (s *suite) exec(ctx context.Context, sp spec) (result, error) {
 		return r, fmt.Errorf("%s (%s): %w", sp.Name, sp.Kind, err)
 	}
 	s.results = append(s.results, r)
-	fmt.Fprintf(s.out, "%9.0f lines/s  cpu %5.2fs (%.3f s/100k)  p99 %s  rss %s  discarded %d/%d (generator late %d×, max %.0f ms, %d; skipped %d)  missing %d  dup %d  lost %d  steal %.1f%%\n",
+	fmt.Fprintf(s.out, "%9.0f lines/s  cpu %5.2fs (%.3f s/100k)  p99 %s  rss %s  discarded %d/%d (generator late %d×, max %.0f ms, %d; skipped %d)  missing %d  dup %d  lost %d  steal %.1f%%  rig cpu %.0f%%\n",
 		r.Throughput, r.CPUSecs, r.CPUPer100k, ms(r.LatencyP99us), mb(r.RSSEnd), r.DiscardedWin, r.Discarded,
-		r.GenLate, r.GenMaxLateMs, r.GenLateDisc, r.GenSkipped, r.Missing, r.Duplicates, r.Lost, r.StealPct)
+		r.GenLate, r.GenMaxLateMs, r.GenLateDisc, r.GenSkipped, r.Missing, r.Duplicates, r.Lost, r.StealPct, r.RigCPUPct)
 	return r, nil
 }
 

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
 	"muninn/internal/loadgen"
@@ -58,6 +60,7 @@ type result struct {
 	GenLateDisc    uint64  `json:"generatorLateDiscards"` // window discards in the batches of those wakeups
 	GenMaxLateMs   float64 `json:"generatorMaxLateMs"`
 	StealPct       float64 `json:"stealPct"`         // of all CPUs' time in the window, taken by the hypervisor
+	RigCPUPct      float64 `json:"rigCPUPct"`        // the generator and tailer's CPU in the window, % of the CPUs they may use
 	GenSkipped     uint64  `json:"generatorSkipped"` // arrivals the late generator skipped in the window
 	WindowProd     uint64  `json:"windowProduced"`   // objects produced in the window
 	Lines          uint64  `json:"lines"`
@@ -161,6 +164,7 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 		return res, err
 	}
 	steal0, total0 := cpuSteal()
+	rig0 := selfCPU()
 	r0 := tl.Report()
 	g0 := gen.Stats()
 	tl.ResetLatency()
@@ -186,6 +190,7 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	if err != nil {
 		return res, err
 	}
+	res.RigCPUPct = 100 * (selfCPU() - rig0).Seconds() / s1.At.Sub(s0.At).Seconds() / float64(runtime.NumCPU())
 	if steal1, total1 := cpuSteal(); total1 > total0 {
 		res.StealPct = 100 * float64(steal1-steal0) / float64(total1-total0)
 	}
@@ -356,4 +361,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// selfCPU is the CPU time this process (the generator and the tailer)
+// has used so far. A rig near 100 % of its CPUs answers the acceptor's
+// requests late, and its nodes discard for that reason.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
