@@ -68,7 +68,6 @@ func (s *sduReader) waitNext() error {
 	if s.buffered() > 0 {
 		return nil
 	}
-	s.idle()
 	return s.fill()
 }
 
@@ -98,7 +97,9 @@ func (s *sduReader) sduDone() error {
 func (s *sduReader) fill() error {
 	if s.buf != nil {
 		if s.r == s.w {
-			s.r, s.w = 0, 0
+			// Nothing unread: wait without a buffer, even in the middle
+			// of an SDU (its payload so far is in the channel's message).
+			s.idle()
 		} else if s.w == len(*s.buf) {
 			s.w = copy(*s.buf, (*s.buf)[s.r:s.w])
 			s.r = 0

@@ -87,6 +87,27 @@ func TestSDUReaderHoldsNoBufferWhileWaiting(t *testing.T) {
 			if rd.buf != nil {
 				t.Fatal("the buffer was kept with nothing in it")
 			}
+			// In the middle of an SDU, with everything so far consumed,
+			// the reader waits for the rest without a buffer too.
+			if _, err := peer.Write([]byte("de")); err != nil {
+				t.Fatal(err)
+			}
+			if err := rd.waitNext(); err != nil {
+				t.Fatal(err)
+			}
+			rd.consume(rd.buffered())
+			if err := conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			if err := rd.fill(); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("fill on a silent socket = %v, want a deadline error", err)
+			}
+			if rd.buf != nil {
+				t.Fatal("the reader kept an empty buffer while waiting for the rest of an SDU")
+			}
+			if err := conn.SetReadDeadline(time.Time{}); err != nil {
+				t.Fatal(err)
+			}
 			peer.Close()
 			if err := rd.waitNext(); !errors.Is(err, io.EOF) {
 				t.Fatalf("waitNext after the peer closed = %v, want EOF", err)
