@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unique"
 )
 
 // Store holds one node connection's metrics with the semantics of
@@ -97,10 +98,11 @@ type sample struct {
 //
 // A Snapshot is safe for concurrent use; a nil *Snapshot is empty.
 type Snapshot struct {
-	names   string   // every name, concatenated in sample order
-	samples []sample // sorted by name, see compareNames
-	texts   []string // label texts
-	lay     *layout  // derived from the names alone; nil when empty
+	names   string                // every name, concatenated in sample order
+	namesH  unique.Handle[string] // keeps names shared with other stores
+	samples []sample              // sorted by name, see compareNames
+	texts   []string              // label texts
+	lay     *layout               // derived from the names alone; nil when empty
 }
 
 // layout is what the writers derive from the set of names; snapshots share
@@ -315,7 +317,7 @@ func update(prev *Snapshot, ms []Metric) (*Snapshot, bool) {
 	if samples == nil && texts == nil {
 		return nil, true
 	}
-	next := &Snapshot{names: prev.names, samples: prev.samples, texts: prev.texts, lay: prev.lay}
+	next := &Snapshot{names: prev.names, namesH: prev.namesH, samples: prev.samples, texts: prev.texts, lay: prev.lay}
 	if samples != nil {
 		next.samples = samples
 	}
@@ -399,7 +401,12 @@ func build(es []entry) *Snapshot {
 		}
 		sn.samples[i] = sm
 	}
-	sn.names = names.String()
+	// Nodes that run the same software report the same names: a thousand
+	// of them share one copy of the names (about 19 KB for 300 metrics)
+	// instead of holding one each. The copy lives as long as a snapshot
+	// holds its handle.
+	sn.namesH = unique.Make(names.String())
+	sn.names = sn.namesH.Value()
 	sn.lay = deriveLayout(sn)
 	return sn
 }

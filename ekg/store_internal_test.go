@@ -93,3 +93,43 @@ func TestValidLabelSet(t *testing.T) {
 		}
 	}
 }
+
+// TestStoresShareNames: stores of nodes reporting the same names hold one
+// copy of them between them, through rebuilds and updates, and a store
+// with other names has its own.
+func TestStoresShareNames(t *testing.T) {
+	t.Parallel()
+	metrics := func(v int64, extra string) []Metric {
+		var ms []Metric
+		for i := range 50 {
+			// A fresh string each time, as a decoded response gives.
+			ms = append(ms, Metric{Name: strings.Clone(fmt.Sprintf("cardano.node.metric%d", i)), Value: Gauge(v)})
+		}
+		if extra != "" {
+			ms = append(ms, Metric{Name: extra, Value: Gauge(v)})
+		}
+		return ms
+	}
+	data := func(s *Store) *byte { return unsafe.StringData(s.Snapshot().names) }
+	a, b, c := NewStore(), NewStore(), NewStore()
+	a.Apply(metrics(1, ""))
+	b.Apply(metrics(2, ""))
+	c.Apply(metrics(3, "other"))
+	if data(a) != data(b) {
+		t.Error("two stores with the same names hold two copies")
+	}
+	if data(a) == data(c) {
+		t.Error("stores with different names share them")
+	}
+	b.Apply(metrics(5, "")) // an update keeps the shared names
+	if data(a) != data(b) {
+		t.Error("an update gave the store a copy of its own")
+	}
+	if v, ok := b.Snapshot().Lookup("cardano.node.metric7"); !ok || v != Gauge(5) {
+		t.Errorf("after the update metric7 = %v, %v", v, ok)
+	}
+	a.Apply(metrics(1, "other")) // a rebuild to c's names shares c's
+	if data(a) != data(c) {
+		t.Error("a rebuild to another store's names made a copy")
+	}
+}
