@@ -3,6 +3,7 @@ package ekg
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"muninn/muxproto"
@@ -33,6 +34,10 @@ type PollConfig struct {
 	// Full asks for GetAllMetrics every time (ekgRequestFull) instead of
 	// GetUpdatedMetrics.
 	Full bool
+	// Spread makes the first pause a random fraction of Period, so that
+	// nodes that connected together (all of them, after a restart) are
+	// polled at different moments of each period instead of in one burst.
+	Spread bool
 }
 
 func (a *Acceptor) acquire(ctx context.Context) error {
@@ -134,7 +139,11 @@ func (a *Acceptor) PollWith(ctx context.Context, settings func() PollConfig, fn 
 		}
 		fn(ms)
 		if timer == nil {
-			timer = time.NewTimer(period)
+			first := period
+			if cfg.Spread {
+				first = rand.N(period)
+			}
+			timer = time.NewTimer(first)
 		} else {
 			timer.Reset(period)
 		}

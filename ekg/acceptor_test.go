@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -479,5 +480,61 @@ func TestMapSource(t *testing.T) {
 	s.Delete("a")
 	if got := s.Sample(); len(got) != 1 || got[0].Name != "b" {
 		t.Fatalf("after Delete: %v", got)
+	}
+}
+
+// TestPollSpread: with Spread the pause after the first response is a
+// random fraction of Period, and every later one is Period; without it
+// every pause is Period.
+func TestPollSpread(t *testing.T) {
+	t.Parallel()
+	const period = time.Second
+	pauses := func(t *testing.T, spread bool) []time.Duration {
+		var got []time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			accMux, fwdMux := muxtest.Pair(t, "pipe", muxtest.AcceptAt, muxproto.Config{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			fwdDone := make(chan struct{})
+			go func() {
+				defer close(fwdDone)
+				ekg.NewForwarder(fwdMux.Channel(ekg.Protocol), nodeSource()).Run(ctx)
+			}()
+			last := time.Now()
+			err := ekg.NewAcceptor(accMux.Channel(ekg.Protocol)).Poll(ctx, ekg.PollConfig{Period: period, Spread: spread}, func([]ekg.Metric) {
+				got = append(got, time.Since(last))
+				last = time.Now()
+				if len(got) == 5 {
+					cancel()
+				}
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Poll = %v, want context.Canceled", err)
+			}
+			cancel()
+			<-fwdDone
+		})
+		return got[1:] // the first poll is at once
+	}
+	seen := map[time.Duration]bool{}
+	for range 10 {
+		p := pauses(t, true)
+		if p[0] >= period {
+			t.Fatalf("spread first pause %v, want less than %v", p[0], period)
+		}
+		seen[p[0]] = true
+		for _, d := range p[1:] {
+			if d != period {
+				t.Fatalf("spread later pauses %v, want %v", p[1:], period)
+			}
+		}
+	}
+	if len(seen) < 5 {
+		t.Errorf("10 spread first pauses took only %d values", len(seen))
+	}
+	for _, d := range pauses(t, false) {
+		if d != period {
+			t.Fatalf("pause %v without spread, want %v", d, period)
+		}
 	}
 }

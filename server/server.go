@@ -119,7 +119,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server options: %w", err)
 	}
 	s := &Server{opts: opts, log: opts.Log.With("component", "server"), reg: NewRegistry()}
-	s.ekg.Store(&ekg.PollConfig{Period: opts.EKGPeriod, Full: opts.EKGFull})
+	s.ekg.Store(&ekg.PollConfig{Period: opts.EKGPeriod, Full: opts.EKGFull, Spread: true})
 	s.soft, s.stopSoft = context.WithCancelCause(context.Background())
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())
 	return s, nil
@@ -131,7 +131,7 @@ func (s *Server) SetEKG(period time.Duration, full bool) {
 	if period <= 0 {
 		period = time.Second
 	}
-	s.ekg.Store(&ekg.PollConfig{Period: period, Full: full})
+	s.ekg.Store(&ekg.PollConfig{Period: period, Full: full, Spread: true})
 }
 
 // Registry returns the registry of connected nodes.
