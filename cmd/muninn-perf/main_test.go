@@ -86,3 +86,22 @@ func TestCPUSteal(t *testing.T) {
 		t.Fatalf("steal %d→%d of total %d→%d", s0, s1, t0, t1)
 	}
 }
+
+// TestNoisyVerdicts: a verdict resting on a run with steal at or over
+// noisySteal is marked noisy and says so; the others are not.
+func TestNoisyVerdicts(t *testing.T) {
+	probe := result{Name: "T1 saturate N=10", Kind: probeKind, Nodes: 10, Throughput: 100_000, StealPct: 1}
+	s := &suite{t1: map[int][2]result{
+		10:  {probe, {Name: "T1 saturate N=10", Kind: muninnKind, Nodes: 10, Throughput: 90_000, StealPct: 4.9}},
+		100: {{Name: "T1 saturate N=100", Kind: probeKind, Nodes: 100, Throughput: 100_000, StealPct: 12.5}, {Name: "T1 saturate N=100", Kind: muninnKind, Nodes: 100, Throughput: 90_000}},
+	}}
+	ts := s.targets()
+	if len(ts) != 2 || ts[0].Noisy || !ts[1].Noisy || !strings.Contains(ts[1].Measure, "steal 12.5% in the probe run") {
+		t.Fatalf("targets = %+v", ts)
+	}
+	var out strings.Builder
+	printTargets(&out, ts)
+	if !strings.Contains(out.String(), "PASS? ") || !strings.Contains(out.String(), "?: the hypervisor stole") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+}
