@@ -1,6 +1,7 @@
 package muxproto
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -287,13 +287,14 @@ type Channel struct {
 	proto ProtocolNum
 
 	// Ingress. partial and fr belong to the demux goroutine alone.
-	partial []byte
-	fr      framer
-	partLen atomic.Int64 // len(partial), published for Receiving
-	inMu    sync.Mutex   // guards msgs, queued
-	msgs    [][]byte
-	queued  int           // bytes in msgs
-	ready   chan struct{} // cap 1: msgs became non-empty
+	partial  []byte
+	fr       framer
+	sizeHint int          // length of the last message that spanned reads: room for the next such one
+	partLen  atomic.Int64 // len(partial), published for Receiving
+	inMu     sync.Mutex   // guards msgs, queued
+	msgs     [][]byte
+	queued   int           // bytes in msgs
+	ready    chan struct{} // cap 1: msgs became non-empty
 
 	// Egress, guarded by m.mu.
 	out      [][]byte
@@ -311,8 +312,8 @@ func (c *Channel) Err() error { return c.m.Err() }
 // Proto returns the channel's mini-protocol number.
 func (c *Channel) Proto() ProtocolNum { return c.proto }
 
-// receive takes one SDU payload of n bytes from rd into the partial
-// message and cuts off every message it completes.
+// receive takes one SDU payload of n bytes from rd and cuts off every
+// message it completes.
 func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 	if c.queuedBytes()+len(c.partial)+n > m.cfg.IngressLimit {
 		return c.protoErr(fmt.Errorf("%w: more than %d bytes buffered", ErrIngressOverrun, m.cfg.IngressLimit))
@@ -324,35 +325,62 @@ func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 			}
 		}
 		k := min(n, rd.buffered())
-		// append copies without first zeroing what it copies over.
-		c.partial = append(c.partial, rd.bytes()[:k]...)
+		if err := c.take(m, rd.bytes()[:k]); err != nil {
+			return err
+		}
 		rd.consume(k)
 		n -= k
 	}
+	c.partLen.Store(int64(len(c.partial)))
 	if err := rd.sduDone(); err != nil {
 		return m.readErr(err, false)
 	}
-	for len(c.partial) > 0 {
+	return nil
+}
+
+// take adds the next bytes of the peer's stream on this channel, which
+// stay valid only during the call, and delivers the messages they
+// complete. A message that begins and ends in them is copied out once,
+// at its size, without first zeroing a buffer for it; one that goes on
+// in later bytes gets a buffer as long as the last message that did, so
+// that a reply spread over several SDUs is not copied again as it grows.
+func (c *Channel) take(m *Mux, b []byte) error {
+	if len(c.partial) > 0 {
+		c.partial = append(c.partial, b...)
 		k, err := c.fr.scan(c.partial)
 		if err != nil {
 			return c.protoErr(err)
 		}
 		if k == 0 {
-			c.partLen.Store(int64(len(c.partial)))
-			if len(c.partial) > m.cfg.MaxMessageSize {
-				return c.protoErr(fmt.Errorf("%w: over %d bytes", ErrMessageTooLarge, m.cfg.MaxMessageSize))
-			}
-			return nil
+			return c.checkSize(m)
 		}
 		msg := c.partial[:k:k]
-		var rest []byte
-		if k < len(c.partial) {
-			rest = slices.Clone(c.partial[k:])
-		}
-		c.partial = rest
+		c.sizeHint = min(k, m.cfg.MaxMessageSize)
+		b = c.partial[k:] // the next message's first bytes, beyond msg's capacity
+		c.partial = nil
 		c.deliver(msg)
 	}
-	c.partLen.Store(int64(len(c.partial)))
+	for len(b) > 0 {
+		k, err := c.fr.scan(b)
+		if err != nil {
+			return c.protoErr(err)
+		}
+		if k == 0 {
+			c.partial = append(make([]byte, 0, max(len(b), c.sizeHint)), b...)
+			return c.checkSize(m)
+		}
+		c.deliver(bytes.Clone(b[:k]))
+		b = b[k:]
+	}
+	return nil
+}
+
+// checkSize fails the channel when the message in progress is already
+// longer than MaxMessageSize.
+func (c *Channel) checkSize(m *Mux) error {
+	if len(c.partial) > m.cfg.MaxMessageSize {
+		return c.protoErr(fmt.Errorf("%w: over %d bytes", ErrMessageTooLarge, m.cfg.MaxMessageSize))
+	}
 	return nil
 }
 
