@@ -65,22 +65,11 @@ func (f *framer) scan(buf []byte) (int, error) {
 				arg = uint64(ai)
 				off++
 			} else {
-				var hl int
-				switch ai {
-				case 24:
-					hl = 2
-				case 25:
-					hl = 3
-				case 26:
-					hl = 5
-				case 27:
-					hl = 9
-				case 31:
-					hl = 1
-				default:
+				if ai > 27 && ai != 31 {
 					f.off = off
 					return 0, fmt.Errorf("%w: reserved additional information %d at offset %d", ErrMalformedCBOR, ai, off)
 				}
+				hl := headerLen(ai)
 				if off+hl > len(buf) {
 					f.off = off
 					return 0, nil // the header itself is cut; wait for more
@@ -178,7 +167,7 @@ func (f *framer) scan(buf []byte) (int, error) {
 }
 
 // headerLen is the length of an item header with additional information
-// ai (a valid one).
+// ai (a valid one: below 28, or 31).
 func headerLen(ai byte) int {
 	switch ai {
 	case 24:

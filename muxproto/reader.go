@@ -56,9 +56,8 @@ func (s *sduReader) consume(n int) { s.r += n }
 
 // idle gives the buffer back when everything in it has been consumed.
 func (s *sduReader) idle() {
-	if s.buf != nil && s.r == s.w {
-		readBufs.Put(s.buf)
-		s.buf, s.r, s.w = nil, 0, 0
+	if s.r == s.w {
+		s.release()
 	}
 }
 
@@ -99,7 +98,7 @@ func (s *sduReader) fill() error {
 		if s.r == s.w {
 			// Nothing unread: wait without a buffer, even in the middle
 			// of an SDU (its payload so far is in the channel's message).
-			s.idle()
+			s.release()
 		} else if s.w == len(*s.buf) {
 			s.w = copy(*s.buf, (*s.buf)[s.r:s.w])
 			s.r = 0

@@ -56,18 +56,7 @@ func TestSDUReaderHoldsNoBufferWhileWaiting(t *testing.T) {
 				t.Fatal("a socket should be read through its descriptor")
 			}
 			// Nothing to read: the wait ends at the deadline, bufferless.
-			if err := conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
-				t.Fatal(err)
-			}
-			if err := rd.waitNext(); !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("waitNext on a silent socket = %v, want a deadline error", err)
-			}
-			if rd.buf != nil {
-				t.Fatal("the reader kept a buffer while waiting")
-			}
-			if err := conn.SetReadDeadline(time.Time{}); err != nil {
-				t.Fatal(err)
-			}
+			waitsBufferless(t, conn, rd, rd.waitNext, "waiting for an SDU")
 			if _, err := peer.Write([]byte("abc")); err != nil {
 				t.Fatal(err)
 			}
@@ -96,18 +85,7 @@ func TestSDUReaderHoldsNoBufferWhileWaiting(t *testing.T) {
 				t.Fatal(err)
 			}
 			rd.consume(rd.buffered())
-			if err := conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
-				t.Fatal(err)
-			}
-			if err := rd.fill(); !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("fill on a silent socket = %v, want a deadline error", err)
-			}
-			if rd.buf != nil {
-				t.Fatal("the reader kept an empty buffer while waiting for the rest of an SDU")
-			}
-			if err := conn.SetReadDeadline(time.Time{}); err != nil {
-				t.Fatal(err)
-			}
+			waitsBufferless(t, conn, rd, rd.fill, "waiting for the rest of an SDU")
 			peer.Close()
 			if err := rd.waitNext(); !errors.Is(err, io.EOF) {
 				t.Fatalf("waitNext after the peer closed = %v, want EOF", err)
@@ -116,6 +94,24 @@ func TestSDUReaderHoldsNoBufferWhileWaiting(t *testing.T) {
 				t.Fatal("the reader kept a buffer at EOF")
 			}
 		})
+	}
+}
+
+// waitsBufferless calls read on a silent socket with a short deadline and
+// checks that it ends at the deadline with no buffer held.
+func waitsBufferless(t *testing.T, conn net.Conn, rd *sduReader, read func() error, what string) {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("%s on a silent socket: %v, want a deadline error", what, err)
+	}
+	if rd.buf != nil {
+		t.Fatalf("the reader kept a buffer while %s", what)
+	}
+	if err := conn.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
 	}
 }
 

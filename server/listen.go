@@ -94,10 +94,10 @@ func (s *Server) acceptLoop(ctx context.Context, ep Endpoint, ln net.Listener) {
 }
 
 // serveListener accepts on ln until ctx ends and hands each connection to
-// handle with the listener that accepted it and its Unix-socket counter (0, 1, … per listener;
-// always 0 on TCP). When Accept fails, the listener is closed and bound
-// again with back-off, and track records the new one (false: shutting
-// down, stop).
+// handle with the listener that accepted it and its Unix-socket counter
+// (0, 1, … per listener; always 0 on TCP). When Accept fails, the
+// listener is closed and bound again with back-off, and track records the
+// new one (false: shutting down, stop).
 func serveListener(ctx context.Context, ep Endpoint, ln net.Listener, log *slog.Logger,
 	track func(net.Listener) bool, handle func(ln net.Listener, conn net.Conn, counter uint64)) {
 	b := relistenBackoff

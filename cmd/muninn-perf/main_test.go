@@ -79,9 +79,11 @@ func TestCPUSteal(t *testing.T) {
 		t.Skip("no /proc/stat here")
 	}
 	s0, t0 := cpuSteal()
-	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	s1, t1 := s0, t0
+	for deadline := time.Now().Add(5 * time.Second); t1 == t0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // the counters move a clock tick at a time
+		s1, t1 = cpuSteal()
 	}
-	s1, t1 := cpuSteal()
 	if t0 == 0 || t1 <= t0 || s0 > t0 || s1 < s0 || s1-s0 > t1-t0 {
 		t.Fatalf("steal %d→%d of total %d→%d", s0, s1, t0, t1)
 	}

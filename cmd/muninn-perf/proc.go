@@ -326,14 +326,14 @@ func cpuSteal() (steal, total uint64) {
 	if len(f) < 9 || f[0] != "cpu" {
 		return 0, 0
 	}
-	for i, v := range f[1:] {
+	// user nice system idle iowait irq softirq steal; the guest fields
+	// after them are already counted in user and nice.
+	for i, v := range f[1:9] {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return 0, 0
 		}
-		if i < 8 { // guest time is already counted in user time
-			total += n
-		}
+		total += n
 		if i == 7 {
 			steal = n
 		}
