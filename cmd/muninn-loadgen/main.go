@@ -32,7 +32,10 @@ import (
 	"muninn/tracer"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil)) }
+func main() {
+	loadgen.RigGC()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
+}
 
 // options are the flags besides those that map onto loadgen.Config.
 type options struct {
