@@ -3,6 +3,7 @@ package muxproto
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -325,7 +326,7 @@ func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 			}
 		}
 		k := min(n, rd.buffered())
-		if err := c.take(m, rd.bytes()[:k]); err != nil {
+		if err := c.take(m, rd.bytes(), k, n-k); err != nil {
 			return err
 		}
 		rd.consume(k)
@@ -338,41 +339,78 @@ func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 	return nil
 }
 
-// take adds the next bytes of the peer's stream on this channel, which
-// stay valid only during the call, and delivers the messages they
-// complete. A message that begins and ends in them is copied out once,
-// at its size, without first zeroing a buffer for it; one that goes on
-// in later bytes gets a buffer as long as the last message that did, so
-// that a reply spread over several SDUs is not copied again as it grows.
-func (c *Channel) take(m *Mux, b []byte) error {
+// take adds the next k bytes of the peer's stream on this channel, the
+// start of buf, and delivers the messages they complete; buf stays valid
+// only during the call, and rest more bytes of the current SDU's payload
+// are yet to be read. A message that begins and ends in those k bytes is
+// copied out once, at its size, without first zeroing a buffer for it.
+// One that goes on gets a buffer sized from what is already known of its
+// length (see partialCap), so that a reply spread over several SDUs is
+// not copied again as it grows.
+func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
+	b := buf[:k]
 	if len(c.partial) > 0 {
 		c.partial = append(c.partial, b...)
-		k, err := c.fr.scan(c.partial)
+		n, err := c.fr.scan(c.partial)
 		if err != nil {
 			return c.protoErr(err)
 		}
-		if k == 0 {
+		if n == 0 {
 			return c.checkSize(m)
 		}
-		msg := c.partial[:k:k]
-		c.sizeHint = min(k, m.cfg.MaxMessageSize)
-		b = c.partial[k:] // the next message's first bytes, beyond msg's capacity
+		msg := c.partial[:n:n]
+		c.sizeHint = min(n, m.cfg.MaxMessageSize)
+		b = c.partial[n:] // the next message's first bytes, beyond msg's capacity
 		c.partial = nil
 		c.deliver(msg)
 	}
 	for len(b) > 0 {
-		k, err := c.fr.scan(b)
+		n, err := c.fr.scan(b)
 		if err != nil {
 			return c.protoErr(err)
 		}
-		if k == 0 {
-			c.partial = append(make([]byte, 0, max(len(b), c.sizeHint)), b...)
+		if n == 0 {
+			c.partial = append(make([]byte, 0, c.partialCap(m, len(b), buf[k:], rest)), b...)
 			return c.checkSize(m)
 		}
-		c.deliver(bytes.Clone(b[:k]))
-		b = b[k:]
+		c.deliver(bytes.Clone(b[:n]))
+		b = b[n:]
 	}
 	return nil
+}
+
+// partialCap returns the capacity for a message that begins with have
+// bytes and goes on beyond them. ahead is what has been read after them:
+// the rest of the current SDU's payload, of which rest bytes are still to
+// read, then further SDUs. A reply usually arrives whole in one read; the
+// payloads this channel has in ahead then hold the rest of the message
+// (and perhaps more), and their length bounds it. When ahead has none, or
+// ends inside an SDU, more of the message is coming of unknown length, and
+// the capacity is at least the length of the last message that spanned
+// reads.
+func (c *Channel) partialCap(m *Mux, have int, ahead []byte, rest int) int {
+	n := have + rest
+	complete := rest == 0 // ahead ends at an SDU boundary
+	for rest == 0 && len(ahead) > 0 {
+		if len(ahead) < HeaderSize {
+			complete = false
+			break
+		}
+		w := binary.BigEndian.Uint16(ahead[4:6])
+		l := int(binary.BigEndian.Uint16(ahead[6:8]))
+		if ProtocolNum(w&0x7fff) == c.proto && Direction(w>>15) != c.m.own {
+			n += l
+		}
+		if len(ahead) < HeaderSize+l {
+			complete = false
+			break
+		}
+		ahead = ahead[HeaderSize+l:]
+	}
+	if !complete || n == have {
+		n = max(n, c.sizeHint)
+	}
+	return min(n, m.cfg.MaxMessageSize)
 }
 
 // checkSize fails the channel when the message in progress is already
