@@ -291,6 +291,8 @@ type Channel struct {
 	partial  []byte
 	fr       framer
 	sizeHint int          // length of the last message that spanned reads: room for the next such one
+	bound    int          // for the message in partial: the bound partialCap found in the SDUs read with its start, or -1
+	unbound  bool         // the last message given such a bound outgrew it: use sizeHint (see partialCap)
 	partLen  atomic.Int64 // len(partial), published for Receiving
 	inMu     sync.Mutex   // guards msgs, queued
 	msgs     [][]byte
@@ -360,6 +362,9 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 		}
 		msg := c.partial[:n:n]
 		c.sizeHint = min(n, m.cfg.MaxMessageSize)
+		if c.bound >= 0 {
+			c.unbound = n > c.bound
+		}
 		b = c.partial[n:] // the next message's first bytes, beyond msg's capacity
 		c.partial = nil
 		c.deliver(msg)
@@ -380,14 +385,18 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 }
 
 // partialCap returns the capacity for a message that begins with have
-// bytes and goes on beyond them. ahead is what has been read after them:
-// the rest of the current SDU's payload, of which rest bytes are still to
-// read, then further SDUs. A reply usually arrives whole in one read; the
-// payloads this channel has in ahead then hold the rest of the message
-// (and perhaps more), and their length bounds it. When ahead has none, or
-// ends inside an SDU, more of the message is coming of unknown length, and
-// the capacity is at least the length of the last message that spanned
-// reads.
+// bytes and goes on beyond them, and notes in c.bound what bounds it.
+// ahead is what has been read after those bytes: the rest of the current
+// SDU's payload, of which rest bytes are still to read, then further
+// SDUs. A reply usually arrives whole in one read, and then this
+// channel's payloads in ahead hold the rest of it (and perhaps more):
+// their length bounds the message, and the buffer need be no longer.
+// That is known only once the message ends, so it is trusted while it
+// held for the last message it was tried on. When ahead ends inside an
+// SDU, holds nothing of this channel, or the bound failed last time (a
+// peer whose replies come over several writes, read as they arrive),
+// more may come of unknown length, and the capacity is at least the
+// length of the last message that spanned reads.
 func (c *Channel) partialCap(m *Mux, have int, ahead []byte, rest int) int {
 	n := have + rest
 	complete := rest == 0 // ahead ends at an SDU boundary
@@ -407,7 +416,11 @@ func (c *Channel) partialCap(m *Mux, have int, ahead []byte, rest int) int {
 		}
 		ahead = ahead[HeaderSize+l:]
 	}
-	if !complete || n == have {
+	c.bound = -1
+	if complete && n > have {
+		c.bound = n
+	}
+	if c.bound < 0 || c.unbound {
 		n = max(n, c.sizeHint)
 	}
 	return min(n, m.cfg.MaxMessageSize)
