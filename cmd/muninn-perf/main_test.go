@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,13 @@ func TestNoisyVerdicts(t *testing.T) {
 	printTargets(&out, ts)
 	if !strings.Contains(out.String(), "PASS? ") || !strings.Contains(out.String(), "?: the hypervisor stole") {
 		t.Errorf("printed:\n%s", out.String())
+	}
+}
+
+func TestAcceptorEnv(t *testing.T) {
+	got := acceptorEnv([]string{"PATH=/bin", "GOGC=800", "HOME=/root", "GOMEMLIMIT=1GiB", "GOGCX=1", "MY_GOGC=2"})
+	want := []string{"PATH=/bin", "HOME=/root", "GOGCX=1", "MY_GOGC=2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("acceptorEnv = %q, want %q", got, want)
 	}
 }

@@ -100,6 +100,7 @@ loRequestNum: %d
 		s.cmd = exec.Command("taskset", args...)
 	}
 	s.cmd.Dir = dir
+	s.cmd.Env = acceptorEnv(os.Environ())
 	s.cmd.Stderr = s.stderr
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -339,4 +340,20 @@ func cpuSteal() (steal, total uint64) {
 		}
 	}
 	return steal, total
+}
+
+// acceptorEnv is the environment an acceptor is started with: the rig's,
+// without the garbage collector's settings. GOGC and GOMEMLIMIT tune the
+// rig (see loadgen.RigGC); passed on, they would also replace Muninn's
+// own collector policy, which follows its live heap, with a fixed one,
+// and the suite would measure something other than what operators run.
+func acceptorEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOGC=") || strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -14,13 +14,16 @@ import (
 // node: their answers to blocking requests wait behind mark assists and
 // the mark worker, and a node whose queue lasts 6–8 ms at the rate it
 // produces discards it. Those discards are the rig's, not the acceptor's.
-// At 800 the rig collects about a tenth as often; its heap is larger, and
-// that is not what is measured.
+// At 800 the heap may grow eight times its live size between collections
+// instead of once, so the rig collects about an eighth as often; its heap
+// is larger, and that is not what is measured.
 const RigGCPercent = 800
 
 // RigGC sets the garbage collector's percentage to RigGCPercent for a
 // process that runs a Generator to measure an acceptor, unless GOGC is set
 // in the environment, which is then left as the operator chose.
+// muninn-perf does not pass GOGC or GOMEMLIMIT on to the acceptors it
+// starts: they tune the rig only.
 func RigGC() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(RigGCPercent)
