@@ -3,7 +3,6 @@ package muxproto
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -405,9 +404,12 @@ func (c *Channel) partialCap(m *Mux, have int, ahead []byte, rest int) int {
 			complete = false
 			break
 		}
-		w := binary.BigEndian.Uint16(ahead[4:6])
-		l := int(binary.BigEndian.Uint16(ahead[6:8]))
-		if ProtocolNum(w&0x7fff) == c.proto && Direction(w>>15) != c.m.own {
+		// A header that does not decode fails when the demultiplexer
+		// reaches it; here it only adds its length, if it is this
+		// channel's.
+		h, _ := DecodeHeader((*[HeaderSize]byte)(ahead))
+		l := int(h.Length)
+		if h.Proto == c.proto && h.Dir != m.own {
 			n += l
 		}
 		if len(ahead) < HeaderSize+l {

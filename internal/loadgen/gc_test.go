@@ -15,15 +15,7 @@ func gcPercent() int {
 
 func TestRigGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	env, had := os.LookupEnv("GOGC")
-	t.Cleanup(func() {
-		if had {
-			os.Setenv("GOGC", env)
-		} else {
-			os.Unsetenv("GOGC")
-		}
-	})
-
+	t.Setenv("GOGC", "") // restored when the test ends
 	os.Unsetenv("GOGC")
 	debug.SetGCPercent(100)
 	RigGC()
@@ -31,7 +23,7 @@ func TestRigGC(t *testing.T) {
 		t.Errorf("without GOGC: percentage %d, want %d", got, RigGCPercent)
 	}
 
-	os.Setenv("GOGC", "150")
+	t.Setenv("GOGC", "150")
 	debug.SetGCPercent(150) // what the runtime would have read at start
 	RigGC()
 	if got := gcPercent(); got != 150 {
