@@ -75,3 +75,18 @@ func BenchmarkEncodeReply100(b *testing.B) {
 		EncodeReply(objs)
 	}
 }
+
+// BenchmarkDecodeRequest decodes the request an acceptor sends per reply;
+// BenchmarkDecodeRequestRef is the same with the reference decoder.
+func BenchmarkDecodeRequest(b *testing.B)    { benchRequest(b, DecodeRequest) }
+func BenchmarkDecodeRequestRef(b *testing.B) { benchRequest(b, DecodeRequestRef) }
+
+func benchRequest(b *testing.B, decode func([]byte) (Message, error)) {
+	req := EncodeRequest(Request{Blocking: true, Count: DefaultRequestNum})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decode(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

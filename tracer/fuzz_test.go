@@ -40,14 +40,20 @@ func FuzzTraceObjectDecode(f *testing.F) {
 	})
 }
 
-// FuzzTraceRequestDecode: an accepted request or MsgDone re-encodes to
-// bytes that decode to the same message.
+// FuzzTraceRequestDecode: DecodeRequest and the reference decoder give
+// the same message or both reject; an accepted request or MsgDone
+// re-encodes to bytes that decode to the same message.
 func FuzzTraceRequestDecode(f *testing.F) {
-	for _, h := range []string{"8301f582001864", "8301f482001864", "8102", "8301f582001a00000064"} {
+	for _, h := range []string{"8301f582001864", "8301f482001864", "8102", "8301f582001a00000064",
+		"8301f5820017", "8301f58200190100", "8301f582001bffffffffffffffff", "8301f58200186400"} {
 		f.Add(unhex(f, h))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msg, err := DecodeRequest(data)
+		ref, rerr := DecodeRequestRef(data)
+		if (err == nil) != (rerr == nil) || msg != ref {
+			t.Fatalf("%x: DecodeRequest %#v, %v; reference %#v, %v", data, msg, err, ref, rerr)
+		}
 		if err != nil {
 			return
 		}

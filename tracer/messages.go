@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -113,7 +114,40 @@ func AppendUTCTime(b []byte, t UTCTime) []byte {
 }
 
 // DecodeRequest decodes what the forwarder receives: a Request or Done.
+// The encodings an acceptor writes are read directly, byte by byte; any
+// other input goes to DecodeRequestRef, which also produces every error.
+// A forwarder decodes one request per reply; with a hundred nodes sending
+// small replies the reference way (an allocation per element, the generic
+// integer decoder) took about 6 % of the load generator's time.
 func DecodeRequest(data []byte) (Message, error) {
+	if m, ok := decodeRequestFast(data); ok {
+		return m, nil
+	}
+	return DecodeRequestRef(data)
+}
+
+// decodeRequestFast accepts MsgDone ([2]) and MsgTraceObjectsRequest
+// ([1, blocking, [0, count]]) with definite arrays in one-byte heads, the
+// count in any width; it reports false for everything else.
+func decodeRequestFast(b []byte) (Message, bool) {
+	if len(b) == 2 && b[0] == 0x81 && b[1] == tagDone {
+		return Done{}, true
+	}
+	if len(b) < 6 || b[0] != 0x83 || b[1] != tagRequest || b[2]&^1 != 0xf4 || b[3] != 0x82 || b[4] != 0x00 {
+		return nil, false
+	}
+	r := fastReader{s: unsafe.String(unsafe.SliceData(b[5:]), len(b)-5)} // not kept
+	n, ok := r.uint(math.MaxUint16)
+	if !ok || r.off != len(r.s) {
+		return nil, false
+	}
+	return Request{Blocking: b[2] == 0xf5, Count: uint16(n)}, true
+}
+
+// DecodeRequestRef is the reference decoder of what the forwarder
+// receives, built on muxproto's strict decoders. DecodeRequest gives the
+// same result faster.
+func DecodeRequestRef(data []byte) (Message, error) {
 	items, err := muxproto.Array(data, -1, true)
 	if err != nil {
 		return nil, err

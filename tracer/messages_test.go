@@ -84,7 +84,53 @@ func TestRequestVectors(t *testing.T) {
 			if got != tc.msg {
 				t.Errorf("decode = %#v, want %#v", got, tc.msg)
 			}
+			if ref, err := DecodeRequestRef(want); err != nil || ref != tc.msg {
+				t.Errorf("reference decode = %#v, %v", ref, err)
+			}
 		})
+	}
+}
+
+// TestDecodeRequestFast: what acceptors send takes the direct way, in
+// every width of the count; everything else is left to the reference.
+func TestDecodeRequestFast(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		hex string
+		msg Message // nil: left to the reference decoder
+	}{
+		{"8301f582001864", Request{Blocking: true, Count: 100}},
+		{"8301f482001864", Request{Count: 100}},
+		{"8301f5820017", Request{Blocking: true, Count: 23}},
+		{"8301f58200190100", Request{Blocking: true, Count: 256}},
+		{"8301f582001a0000ffff", Request{Blocking: true, Count: 65535}},
+		{"8301f582001b0000000000000064", Request{Blocking: true, Count: 100}},
+		{"8301f5820000", Request{Blocking: true}},
+		{"8102", Done{}},
+		{"8301f582001a00010000", nil}, // count above 65 535
+		{"8301f58200186400", nil},     // a byte after the message
+		{"8301f5820018", nil},         // the count cut short
+		{"8301f582011864", nil},       // wrapper tag 1
+		{"830101820018 64", nil},      // blocking as an integer
+		{"9f01f582001864ff", nil},     // indefinite
+		{"980301f582001864", nil},     // non-minimal array head
+		{"8301f59f001864ff", nil},     // indefinite wrapper
+		{"810200", nil},               // Done with a trailing byte
+		{"8103", nil},                 // a reply's tag
+		{"8301f5820038", nil},         // a negative count
+		{"8301f582001c", nil},         // reserved additional information
+		{"", nil},
+	} {
+		data := unhex(t, tc.hex)
+		m, ok := decodeRequestFast(data)
+		if ok != (tc.msg != nil) || m != tc.msg {
+			t.Errorf("%s: fast = %#v, %v; want %#v", tc.hex, m, ok, tc.msg)
+		}
+		got, err := DecodeRequest(data)
+		ref, rerr := DecodeRequestRef(data)
+		if got != ref || (err == nil) != (rerr == nil) {
+			t.Errorf("%s: DecodeRequest %#v, %v; reference %#v, %v", tc.hex, got, err, ref, rerr)
+		}
 	}
 }
 
