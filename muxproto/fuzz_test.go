@@ -90,7 +90,9 @@ func TestChannelReassemblySockets(t *testing.T) {
 
 // checkReassembly cuts a stream of valid messages into SDUs of the sizes
 // cuts gives, interleaves other protocols' SDUs, and checks that the same
-// messages come out of the Mux in the same order.
+// messages come out of the Mux in the same order. With an odd interleave
+// the channel pools its messages and each is released once checked, so
+// later messages are read into the memory of earlier ones.
 func checkReassembly(t *testing.T, transport string, cuts []byte, interleave uint8) {
 	msgs := reassemblyMessages(t)
 	stream := bytes.Join(msgs, nil)
@@ -123,6 +125,10 @@ func checkReassembly(t *testing.T, transport string, cuts []byte, interleave uin
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ch := m.Channel(muxproto.ProtoTraceObject)
+	pooled := interleave%2 == 1
+	if pooled {
+		ch.PoolMessages()
+	}
 	for i, want := range msgs {
 		got, err := ch.Recv(ctx)
 		if err != nil {
@@ -130,6 +136,9 @@ func checkReassembly(t *testing.T, transport string, cuts []byte, interleave uin
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(want))
+		}
+		if pooled {
+			muxproto.ReleaseMessage(got)
 		}
 	}
 }

@@ -293,6 +293,7 @@ type Channel struct {
 	bound    int          // for the message in partial: the bound partialCap found in the SDUs read with its start, or -1
 	unbound  bool         // the last message given such a bound outgrew it: use sizeHint (see partialCap)
 	partLen  atomic.Int64 // len(partial), published for Receiving
+	pooled   atomic.Bool  // messages come from the message pools (PoolMessages)
 	inMu     sync.Mutex   // guards msgs, queued
 	msgs     [][]byte
 	queued   int           // bytes in msgs
@@ -313,6 +314,21 @@ func (c *Channel) Err() error { return c.m.Err() }
 
 // Proto returns the channel's mini-protocol number.
 func (c *Channel) Proto() ProtocolNum { return c.proto }
+
+// PoolMessages makes the messages delivered from now on come from the
+// message pools, for a consumer that gives each back with ReleaseMessage
+// once it is done with it. A consumer that does not release them is
+// better off without: a buffer from the pools is rounded up to a power
+// of two, and zeroed when the pool is empty.
+func (c *Channel) PoolMessages() { c.pooled.Store(true) }
+
+// newMsg returns an empty buffer for a message of at least n bytes.
+func (c *Channel) newMsg(n int) []byte {
+	if c.pooled.Load() {
+		return newMessage(n)
+	}
+	return make([]byte, 0, n)
+}
 
 // receive takes one SDU payload of n bytes from rd and cuts off every
 // message it completes.
@@ -344,13 +360,21 @@ func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 // start of buf, and delivers the messages they complete; buf stays valid
 // only during the call, and rest more bytes of the current SDU's payload
 // are yet to be read. A message that begins and ends in those k bytes is
-// copied out once, at its size, without first zeroing a buffer for it.
-// One that goes on gets a buffer sized from what is already known of its
-// length (see partialCap), so that a reply spread over several SDUs is
-// not copied again as it grows.
+// copied out once: at its size, without first zeroing a buffer for it, or
+// into a buffer from the message pools (PoolMessages). One that goes on
+// gets a buffer sized from what is already known of its length (see
+// partialCap), so that a reply spread over several SDUs is not copied
+// again as it grows.
 func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 	b := buf[:k]
 	if len(c.partial) > 0 {
+		if need := len(c.partial) + k; need > cap(c.partial) && c.pooled.Load() {
+			// Grow into the next pooled size, so that the message can
+			// still be given back.
+			grown := append(newMessage(need), c.partial...)
+			ReleaseMessage(c.partial)
+			c.partial = grown
+		}
 		c.partial = append(c.partial, b...)
 		n, err := c.fr.scan(c.partial)
 		if err != nil {
@@ -359,12 +383,15 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 		if n == 0 {
 			return c.checkSize(m)
 		}
-		msg := c.partial[:n:n]
+		// msg keeps the buffer's capacity, so that ReleaseMessage knows
+		// its size class; the bytes beyond n (the next message's first)
+		// are copied out below, before take returns.
+		msg := c.partial[:n]
 		c.sizeHint = min(n, m.cfg.MaxMessageSize)
 		if c.bound >= 0 {
 			c.unbound = n > c.bound
 		}
-		b = c.partial[n:] // the next message's first bytes, beyond msg's capacity
+		b = c.partial[n:] // the next message's first bytes
 		c.partial = nil
 		c.deliver(msg)
 	}
@@ -374,10 +401,14 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 			return c.protoErr(err)
 		}
 		if n == 0 {
-			c.partial = append(make([]byte, 0, c.partialCap(m, len(b), buf[k:], rest)), b...)
+			c.partial = append(c.newMsg(c.partialCap(m, len(b), buf[k:], rest)), b...)
 			return c.checkSize(m)
 		}
-		c.deliver(bytes.Clone(b[:n]))
+		if c.pooled.Load() {
+			c.deliver(append(newMessage(n), b[:n]...))
+		} else {
+			c.deliver(bytes.Clone(b[:n]))
+		}
 		b = b[n:]
 	}
 	return nil
@@ -479,8 +510,9 @@ func (c *Channel) pop() ([]byte, bool) {
 }
 
 // Recv returns the next complete message the peer sent on this channel.
-// The caller owns the returned bytes. Messages that arrived before the Mux
-// ended are still returned; after them Recv returns the Mux's error.
+// The caller owns the returned bytes (and may give them back with
+// ReleaseMessage when done). Messages that arrived before the Mux ended
+// are still returned; after them Recv returns the Mux's error.
 func (c *Channel) Recv(ctx context.Context) ([]byte, error) {
 	for {
 		if msg, ok := c.pop(); ok {

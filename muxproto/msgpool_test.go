@@ -1,0 +1,119 @@
+package muxproto
+
+import (
+	"bytes"
+	"testing"
+	"unsafe"
+)
+
+func TestMsgClass(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{0, 0}, {1, 0}, {512, 0}, {513, 1}, {1024, 1}, {1025, 2},
+		{12288, 5}, {16384, 5}, {16385, 6}, {1 << 20, 11}, {1<<20 + 1, -1},
+	} {
+		if got := msgClass(tc.n); got != tc.want {
+			t.Errorf("msgClass(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestNewMessage(t *testing.T) {
+	for _, n := range []int{0, 1, 511, 512, 513, 3000, 12288, 65535, 1 << 20} {
+		b := newMessage(n)
+		want := 1 << (msgClass(n) + minPooledShift)
+		if len(b) != 0 || cap(b) != want {
+			t.Errorf("newMessage(%d): len %d cap %d, want 0 and %d", n, len(b), cap(b), want)
+		}
+	}
+	if b := newMessage(1<<20 + 1); cap(b) != 1<<20+1 {
+		t.Errorf("beyond the largest class: cap %d", cap(b))
+	}
+}
+
+// TestReleaseMessageReuses: a released buffer serves a later message of
+// its class. (Under the race detector sync.Pool drops some of what it is
+// given, so it is tried a few times.)
+func TestReleaseMessageReuses(t *testing.T) {
+	reused := false
+	for range 50 {
+		b := append(newMessage(3000), "released"...)
+		ReleaseMessage(b)
+		if c := newMessage(2500); unsafe.SliceData(c) == unsafe.SliceData(b) {
+			if cap(c) != 4096 || len(c) != 0 {
+				t.Fatalf("reused buffer: len %d cap %d", len(c), cap(c))
+			}
+			reused = true
+			break
+		}
+	}
+	if !reused {
+		t.Fatal("a released buffer never came back")
+	}
+}
+
+// TestReleaseMessageIgnoresOtherSizes: buffers that are not of a pooled
+// size are left to the collector, not pooled under a wrong class.
+func TestReleaseMessageIgnoresOtherSizes(t *testing.T) {
+	for _, c := range []int{0, 256, 3000, 4095, 2 << 20} {
+		b := make([]byte, 0, c)
+		ReleaseMessage(b)
+		for k := range msgPools {
+			for range 4 {
+				p, ok := msgPools[k].Get().(unsafe.Pointer)
+				if ok && p == unsafe.Pointer(unsafe.SliceData(b)) {
+					t.Fatalf("a buffer of capacity %d was pooled in class %d", c, k)
+				}
+			}
+		}
+	}
+}
+
+// TestPooledChannel: with PoolMessages, messages read whole and messages
+// spread over SDUs arrive intact in buffers of a pooled size, and a
+// released one is written over only by later messages.
+func TestPooledChannel(t *testing.T) {
+	m := &Mux{own: FromResponder, cfg: Config{MaxMessageSize: 1 << 20}}
+	c := &Channel{m: m, proto: ProtoTraceObject, fr: framer{maxDepth: 8}}
+	c.PoolMessages()
+	// A CBOR byte string of n bytes in all.
+	item := func(n int, fill byte) []byte {
+		b := append([]byte{0x5a, 0, 0, 0, 0}, bytes.Repeat([]byte{fill}, n-5)...)
+		b[1], b[2], b[3], b[4] = byte((n-5)>>24), byte((n-5)>>16), byte((n-5)>>8), byte(n-5)
+		return b
+	}
+	feed := func(stream []byte, sdu int) {
+		for len(stream) > 0 {
+			k := min(len(stream), sdu)
+			if err := c.take(m, stream[:k], k, 0); err != nil {
+				t.Fatal(err)
+			}
+			stream = stream[k:]
+		}
+	}
+	a, b := item(700, 'a'), item(30000, 'b')
+	// a whole, then b over three SDUs, each read alone (so the room for b
+	// is not known and its buffer has to grow)
+	feed(append(append([]byte{}, a...), b...), 12288)
+	var got [][]byte
+	for {
+		msg, ok := c.pop()
+		if !ok {
+			break
+		}
+		got = append(got, msg)
+	}
+	if len(got) != 2 || !bytes.Equal(got[0], a) || !bytes.Equal(got[1], b) {
+		t.Fatalf("delivered %d messages, not a and b intact", len(got))
+	}
+	for i, msg := range got {
+		if cp := cap(msg); cp&(cp-1) != 0 {
+			t.Errorf("message %d: capacity %d is not a pooled size", i, cp)
+		}
+	}
+	keep := bytes.Clone(got[1])
+	ReleaseMessage(got[0])
+	feed(item(600, 'c'), 12288)
+	if !bytes.Equal(got[1], keep) {
+		t.Fatal("an unreleased message was written over")
+	}
+}
