@@ -52,6 +52,7 @@ func (n *NodeLog) sendJournal(j *journalSink, batch []tracer.TraceObject) {
 			n.log.Info("journal entries are sent again", "count", n.journalErrors.Load())
 		}
 	}
+	clear(n.fields) // keep no text of the batch beyond it
 }
 
 // journalFields fills the fields of one object, except MESSAGE and

@@ -25,7 +25,7 @@ const sinkDepth = 2
 // batch is one reply's objects on their way to the writer.
 type batch struct {
 	objects []tracer.TraceObject
-	bytes   int // encoded size of the reply
+	reply   []byte // the message the objects were decoded from; they alias it
 }
 
 // errWriterStopped ends a session whose log writer has failed.
@@ -131,7 +131,7 @@ func (ss *session) run(parent context.Context) error {
 			ss.received.Add(uint64(len(objs)))
 			ss.log.Debug("trace batch", "count", len(objs), "bytes", acc.LastReplyBytes())
 			select {
-			case sink <- batch{objs, acc.LastReplyBytes()}:
+			case sink <- batch{objs, acc.LastReply()}:
 				return nil
 			case <-ss.srv.hard.Done():
 				return context.Cause(ss.srv.hard)
@@ -140,7 +140,9 @@ func (ss *session) run(parent context.Context) error {
 			}
 		}
 		cfg := tracer.AcceptorConfig{RequestNum: ss.srv.opts.RequestNum, StopGrace: ss.srv.opts.StopGrace}
-		acc = tracer.NewAcceptor(ss.mux.Channel(tracer.Protocol), cfg, handler)
+		ch := ss.mux.Channel(tracer.Protocol)
+		ch.PoolMessages() // the sink releases each reply once it is written
+		acc = tracer.NewAcceptor(ch, cfg, handler)
 		fail(acc.Run(ctx))
 	}()
 	go func() { // sink
@@ -233,7 +235,7 @@ func (ss *session) write(sink <-chan batch) error {
 				return fmt.Errorf("open log files: %w", err)
 			}
 		}
-		cnt.received(len(b.objects), b.bytes)
+		cnt.received(len(b.objects), len(b.reply))
 		err := nl.Write(hard, b.objects)
 		cnt.logDelta(nl.Stats())
 		if err != nil {
@@ -241,8 +243,13 @@ func (ss *session) write(sink <-chan batch) error {
 		}
 		ss.written.Add(uint64(len(b.objects)))
 		if rf := ss.srv.opts.Reforward; rf != nil {
-			rf.Offer(b.objects) // after the local write; never blocks
+			rf.Offer(b.objects) // after the local write; never blocks; copies
 		}
+		// Write and Offer keep nothing of the objects (the lines are
+		// rendered into the log's own buffer, the journal's fields are
+		// cleared, the re-forwarder encodes its own copy), so the reply's
+		// memory can serve the next one.
+		muxproto.ReleaseMessage(b.reply)
 	}
 	return nil
 }

@@ -45,15 +45,23 @@ func (c AcceptorConfig) withDefaults() AcceptorConfig {
 
 // Acceptor requests trace objects from a node and hands them to a Handler.
 type Acceptor struct {
-	ch        *muxproto.Channel
-	cfg       AcceptorConfig
-	handler   Handler
-	lastBytes int // size of the reply being handled; Run's goroutine only
+	ch      *muxproto.Channel
+	cfg     AcceptorConfig
+	handler Handler
+	last    []byte // the reply being handled; Run's goroutine only
 }
 
 // LastReplyBytes is the encoded size of the reply whose batch the handler
 // is being given. Call it from the handler only.
-func (a *Acceptor) LastReplyBytes() int { return a.lastBytes }
+func (a *Acceptor) LastReplyBytes() int { return len(a.last) }
+
+// LastReply is the message the handler's batch was decoded from; the
+// batch's text fields may alias it. Call it from the handler only. The
+// Acceptor does not touch it again, so a handler may pass it to
+// muxproto.ReleaseMessage once nothing will read the batch's objects any
+// more (with the channel's PoolMessages, that lets the next reply reuse
+// its memory).
+func (a *Acceptor) LastReply() []byte { return a.last }
 
 // NewAcceptor returns an acceptor for the TraceObject channel of a Mux.
 func NewAcceptor(ch *muxproto.Channel, cfg AcceptorConfig, h Handler) *Acceptor {
@@ -122,7 +130,7 @@ func (a *Acceptor) receive(ctx context.Context) ([]byte, error) {
 
 // decode checks a reply against the request it answers.
 func (a *Acceptor) decode(msg []byte) ([]TraceObject, error) {
-	a.lastBytes = len(msg)
+	a.last = msg
 	batch, err := decodeReplyOwned(msg) // Recv hands msg over for good
 	if err != nil {
 		return nil, fmt.Errorf("decode trace reply: %w", err)
