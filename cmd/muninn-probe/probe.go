@@ -176,7 +176,9 @@ func (p *probe) session(ctx context.Context, conn net.Conn, n uint64, log *slog.
 		return 0, fmt.Errorf("open output: %w", err)
 	}
 	w := bufio.NewWriterSize(f, writeBuffer)
-	objects, err := p.loop(ctx, mux.Channel(tracer.Protocol), w)
+	ch := mux.Channel(tracer.Protocol)
+	ch.PoolMessages() // the loop releases each reply once decoded
+	objects, err := p.loop(ctx, ch, w)
 	if ferr := w.Flush(); ferr != nil {
 		err = errors.Join(err, fmt.Errorf("flush output: %w", ferr))
 	}
@@ -222,7 +224,9 @@ func (p *probe) loop(ctx context.Context, ch *muxproto.Channel, w *bufio.Writer)
 				return objects, fmt.Errorf("send request: %w", err)
 			}
 		}
-		batch, err := tracer.DecodeReply(msg)
+		batch, err := tracer.DecodeReply(msg) // copies: msg is free again
+		replyBytes := len(msg)
+		muxproto.ReleaseMessage(msg)
 		if err != nil {
 			return objects, fmt.Errorf("decode reply: %w", err)
 		}
@@ -247,7 +251,7 @@ func (p *probe) loop(ctx context.Context, ch *muxproto.Channel, w *bufio.Writer)
 		objects += uint64(len(batch))
 		p.objects.Add(uint64(len(batch)))
 		p.bytes.Add(uint64(n))
-		p.replyBytes.Add(uint64(len(msg)))
+		p.replyBytes.Add(uint64(replyBytes))
 	}
 }
 
