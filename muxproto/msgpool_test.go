@@ -117,3 +117,41 @@ func TestPooledChannel(t *testing.T) {
 		t.Fatal("an unreleased message was written over")
 	}
 }
+
+// TestPooledMessageReleasedAtOnce: a consumer may release a message the
+// moment it has it, and another connection may write over the buffer
+// then; the bytes that followed it in its last SDU (the next message's
+// first) must not be read from that buffer any more. Here every message
+// is written over the moment it is delivered.
+func TestPooledMessageReleasedAtOnce(t *testing.T) {
+	m := &Mux{own: FromResponder, cfg: Config{MaxMessageSize: 1 << 20}}
+	c := &Channel{m: m, proto: ProtoTraceObject, fr: framer{maxDepth: 8}, ready: make(chan struct{}, 1)}
+	c.PoolMessages()
+	var got [][]byte
+	c.testHook = func(msg []byte) {
+		got = append(got, bytes.Clone(msg))
+		full := msg[:cap(msg)]
+		for i := range full {
+			full[i] = 0xee
+		}
+	}
+	item := func(n int, fill byte) []byte {
+		b := append([]byte{0x5a, 0, 0, 0, 0}, bytes.Repeat([]byte{fill}, n-5)...)
+		b[1], b[2], b[3], b[4] = byte((n-5)>>24), byte((n-5)>>16), byte((n-5)>>8), byte(n-5)
+		return b
+	}
+	a, b2, d := item(20000, 'a'), item(3000, 'b'), item(5000, 'd')
+	// a spans two SDUs; the second also holds all of b2 and the start of d.
+	stream := append(append(append([]byte{}, a...), b2...), d...)
+	for _, cut := range [][2]int{{0, 12288}, {12288, 24576}, {24576, len(stream)}} {
+		p := bytes.Clone(stream[cut[0]:cut[1]])
+		if err := c.take(m, p, len(p), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, w := range [][]byte{a, b2, d} {
+		if i >= len(got) || !bytes.Equal(got[i], w) {
+			t.Fatalf("message %d not delivered as sent (%d delivered)", i, len(got))
+		}
+	}
+}

@@ -294,6 +294,7 @@ type Channel struct {
 	unbound  bool         // the last message given such a bound outgrew it: use sizeHint (see partialCap)
 	partLen  atomic.Int64 // len(partial), published for Receiving
 	pooled   atomic.Bool  // messages come from the message pools (PoolMessages)
+	testHook func([]byte) // tests: called with each message as it is delivered
 	inMu     sync.Mutex   // guards msgs, queued
 	msgs     [][]byte
 	queued   int           // bytes in msgs
@@ -384,14 +385,19 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 			return c.checkSize(m)
 		}
 		// msg keeps the buffer's capacity, so that ReleaseMessage knows
-		// its size class; the bytes beyond n (the next message's first)
-		// are copied out below, before take returns.
+		// its size class.
 		msg := c.partial[:n]
 		c.sizeHint = min(n, m.cfg.MaxMessageSize)
 		if c.bound >= 0 {
 			c.unbound = n > c.bound
 		}
-		b = c.partial[n:] // the next message's first bytes
+		b = c.partial[n:] // the next message's first bytes, if any
+		if len(b) > 0 && c.pooled.Load() {
+			// Once delivered, msg may be released and its buffer
+			// reused by another connection at once: keep these bytes
+			// apart. (A reply's last SDU rarely holds more.)
+			b = bytes.Clone(b)
+		}
 		c.partial = nil
 		c.deliver(msg)
 	}
@@ -490,6 +496,9 @@ func (c *Channel) deliver(msg []byte) {
 	select {
 	case c.ready <- struct{}{}:
 	default:
+	}
+	if c.testHook != nil {
+		c.testHook(msg)
 	}
 }
 
