@@ -42,7 +42,13 @@ func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
 // BenchmarkDeframe measures the demux path for trace replies of about 50 KB
 // cut into 12 288-byte SDUs: header checks, reading into the message
 // buffer, incremental framing and the hand-off to Recv.
-func BenchmarkDeframe(b *testing.B) {
+func BenchmarkDeframe(b *testing.B) { benchDeframe(b, false) }
+
+// BenchmarkDeframePooled is the same with PoolMessages, each message
+// released once received, as the server's trace channel does.
+func BenchmarkDeframePooled(b *testing.B) { benchDeframe(b, true) }
+
+func benchDeframe(b *testing.B, pooled bool) {
 	reply := reassemblyMessages(b)[1]
 	var msg []byte
 	for len(msg) < 50000 { // a reply-sized message: 170 copies of T13 in a list
@@ -62,6 +68,9 @@ func BenchmarkDeframe(b *testing.B) {
 	}
 	defer m.Close()
 	ch := m.Channel(muxproto.ProtoTraceObject)
+	if pooled {
+		ch.PoolMessages()
+	}
 	ctx := context.Background()
 	b.SetBytes(int64(len(stream)))
 	b.ReportAllocs()
@@ -69,6 +78,9 @@ func BenchmarkDeframe(b *testing.B) {
 		got, err := ch.Recv(ctx)
 		if err != nil || len(got) != len(msg) {
 			b.Fatalf("Recv: %d bytes, %v", len(got), err)
+		}
+		if pooled {
+			muxproto.ReleaseMessage(got)
 		}
 	}
 }
