@@ -323,14 +323,6 @@ func (c *Channel) Proto() ProtocolNum { return c.proto }
 // of two, and zeroed when the pool is empty.
 func (c *Channel) PoolMessages() { c.pooled.Store(true) }
 
-// newMsg returns an empty buffer for a message of at least n bytes.
-func (c *Channel) newMsg(n int) []byte {
-	if c.pooled.Load() {
-		return newMessage(n)
-	}
-	return make([]byte, 0, n)
-}
-
 // receive takes one SDU payload of n bytes from rd and cuts off every
 // message it completes.
 func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
@@ -368,8 +360,9 @@ func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 // again as it grows.
 func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 	b := buf[:k]
+	pooled := c.pooled.Load()
 	if len(c.partial) > 0 {
-		if need := len(c.partial) + k; need > cap(c.partial) && c.pooled.Load() {
+		if need := len(c.partial) + k; need > cap(c.partial) && pooled {
 			// Grow into the next pooled size, so that the message can
 			// still be given back.
 			grown := append(newMessage(need), c.partial...)
@@ -392,7 +385,7 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 			c.unbound = n > c.bound
 		}
 		b = c.partial[n:] // the next message's first bytes, if any
-		if len(b) > 0 && c.pooled.Load() {
+		if len(b) > 0 && pooled {
 			// Once delivered, msg may be released and its buffer
 			// reused by another connection at once: keep these bytes
 			// apart. (A reply's last SDU rarely holds more.)
@@ -407,10 +400,15 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 			return c.protoErr(err)
 		}
 		if n == 0 {
-			c.partial = append(c.newMsg(c.partialCap(m, len(b), buf[k:], rest)), b...)
+			room := c.partialCap(m, len(b), buf[k:], rest)
+			if pooled {
+				c.partial = append(newMessage(room), b...)
+			} else {
+				c.partial = append(make([]byte, 0, room), b...)
+			}
 			return c.checkSize(m)
 		}
-		if c.pooled.Load() {
+		if pooled {
 			c.deliver(append(newMessage(n), b[:n]...))
 		} else {
 			c.deliver(bytes.Clone(b[:n]))

@@ -129,7 +129,7 @@ func (ss *session) run(parent context.Context) error {
 		var acc *tracer.Acceptor
 		handler := func(_ context.Context, objs []tracer.TraceObject) error {
 			ss.received.Add(uint64(len(objs)))
-			ss.log.Debug("trace batch", "count", len(objs), "bytes", acc.LastReplyBytes())
+			ss.log.Debug("trace batch", "count", len(objs), "bytes", len(acc.LastReply()))
 			select {
 			case sink <- batch{objs, acc.LastReply()}:
 				return nil

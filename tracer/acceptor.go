@@ -51,10 +51,6 @@ type Acceptor struct {
 	last    []byte // the reply being handled; Run's goroutine only
 }
 
-// LastReplyBytes is the encoded size of the reply whose batch the handler
-// is being given. Call it from the handler only.
-func (a *Acceptor) LastReplyBytes() int { return len(a.last) }
-
 // LastReply is the message the handler's batch was decoded from; the
 // batch's text fields may alias it. Call it from the handler only. The
 // Acceptor does not touch it again, so a handler may pass it to
