@@ -1,8 +1,10 @@
 package ekg_test
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
+	"regexp"
 	"runtime"
 	"slices"
 	"sync"
@@ -131,9 +133,12 @@ func TestStoreMatchesModel(t *testing.T) {
 
 // TestStoreConcurrent runs Apply against readers that render what they
 // see; under -race it shows the snapshots are never written after being
-// published. Readers check that counters never go down.
+// published. Readers check that counters never go down and that a label
+// moving between exposition classes (a number, an info label set) is
+// always rendered with the TYPE and the text of one of them.
 func TestStoreConcurrent(t *testing.T) {
 	t.Parallel()
+	kForm := regexp.MustCompile(`(?m)^(# TYPE k_real info\nk_real\{le="1"\} 2|# TYPE k_real gauge\nk_real [0-9]+)$`)
 	s := ekg.NewStore()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -152,6 +157,10 @@ func TestStoreConcurrent(t *testing.T) {
 				}
 				sn := s.Snapshot()
 				b = e.Append(b[:0], sn, ekg.OpenMetrics, clock)
+				if bytes.Contains(b, []byte("k_real")) && !kForm.Match(b) {
+					t.Errorf("label k_real rendered with another class's TYPE or text:\n%s", b)
+					return
+				}
 				b = ekg.AppendJSON(b[:0], sn, clock)
 				if v, ok := sn.Lookup("c"); ok {
 					if v.Int < last {
@@ -164,10 +173,15 @@ func TestStoreConcurrent(t *testing.T) {
 		}()
 	}
 	for i := range 2000 {
+		k := fmt.Sprint(i) // a number, and every third time an info label set
+		if i%3 == 0 {
+			k = `{le="1"} 2`
+		}
 		s.Apply([]ekg.Metric{
 			{Name: "c", Value: ekg.Counter(int64(i))},
 			{Name: fmt.Sprintf("g.%d", i%50), Value: ekg.Gauge(int64(i))},
 			{Name: "l", Value: ekg.Label(fmt.Sprint(i))},
+			{Name: "k_real", Value: ekg.Label(k)},
 		})
 	}
 	close(stop)
