@@ -68,6 +68,13 @@ func TestReleaseMessageIgnoresOtherSizes(t *testing.T) {
 	}
 }
 
+// item is a CBOR byte string of n bytes in all, filled with fill.
+func item(n int, fill byte) []byte {
+	b := append([]byte{0x5a, 0, 0, 0, 0}, bytes.Repeat([]byte{fill}, n-5)...)
+	b[1], b[2], b[3], b[4] = byte((n-5)>>24), byte((n-5)>>16), byte((n-5)>>8), byte(n-5)
+	return b
+}
+
 // TestPooledChannel: with PoolMessages, messages read whole and messages
 // spread over SDUs arrive intact in buffers of a pooled size, and a
 // released one is written over only by later messages.
@@ -75,12 +82,6 @@ func TestPooledChannel(t *testing.T) {
 	m := &Mux{own: FromResponder, cfg: Config{MaxMessageSize: 1 << 20}}
 	c := &Channel{m: m, proto: ProtoTraceObject, fr: framer{maxDepth: 8}}
 	c.PoolMessages()
-	// A CBOR byte string of n bytes in all.
-	item := func(n int, fill byte) []byte {
-		b := append([]byte{0x5a, 0, 0, 0, 0}, bytes.Repeat([]byte{fill}, n-5)...)
-		b[1], b[2], b[3], b[4] = byte((n-5)>>24), byte((n-5)>>16), byte((n-5)>>8), byte(n-5)
-		return b
-	}
 	feed := func(stream []byte, sdu int) {
 		for len(stream) > 0 {
 			k := min(len(stream), sdu)
@@ -134,11 +135,6 @@ func TestPooledMessageReleasedAtOnce(t *testing.T) {
 		for i := range full {
 			full[i] = 0xee
 		}
-	}
-	item := func(n int, fill byte) []byte {
-		b := append([]byte{0x5a, 0, 0, 0, 0}, bytes.Repeat([]byte{fill}, n-5)...)
-		b[1], b[2], b[3], b[4] = byte((n-5)>>24), byte((n-5)>>16), byte((n-5)>>8), byte(n-5)
-		return b
 	}
 	a, b2, d := item(20000, 'a'), item(3000, 'b'), item(5000, 'd')
 	// a spans two SDUs; the second also holds all of b2 and the start of d.

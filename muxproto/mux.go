@@ -385,10 +385,11 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 			c.unbound = n > c.bound
 		}
 		b = c.partial[n:] // the next message's first bytes, if any
-		if len(b) > 0 && pooled {
-			// Once delivered, msg may be released and its buffer
-			// reused by another connection at once: keep these bytes
-			// apart. (A reply's last SDU rarely holds more.)
+		if len(b) > 0 {
+			// They lie within msg's capacity, and once delivered msg
+			// belongs to its consumer (which may release it to be
+			// reused by another connection at once): keep them apart.
+			// (A reply's last SDU rarely holds more.)
 			b = bytes.Clone(b)
 		}
 		c.partial = nil

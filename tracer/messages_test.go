@@ -111,7 +111,7 @@ func TestDecodeRequestFast(t *testing.T) {
 		{"8301f58200186400", nil},     // a byte after the message
 		{"8301f5820018", nil},         // the count cut short
 		{"8301f582011864", nil},       // wrapper tag 1
-		{"830101820018 64", nil},      // blocking as an integer
+		{"83010182001864", nil},       // blocking as an integer
 		{"9f01f582001864ff", nil},     // indefinite
 		{"980301f582001864", nil},     // non-minimal array head
 		{"8301f59f001864ff", nil},     // indefinite wrapper
