@@ -182,7 +182,7 @@ func parseFlags(args []string, stderr io.Writer) (loadgen.Config, options, error
 	fs.StringVar(&arrival, "arrival", "poisson", "inter-arrival times: poisson or uniform")
 	fs.DurationVar(&cfg.Burst.Every, "burst-every", 0, "start a burst this often (0: no bursts)")
 	fs.DurationVar(&cfg.Burst.Length, "burst-length", 0, "length of each burst")
-	fs.Float64Var(&cfg.Burst.Rate, "burst-rate", 0, "objects per second per node during a burst")
+	fs.Float64Var(&cfg.Burst.Rate, "burst-rate", 0, "objects per second per node during a burst, instead of --rate")
 	fs.BoolVar(&cfg.Saturate, "saturate", false, "closed loop: keep every queue full, never discard, ignore --rate")
 	fs.StringVar(&sizes, "sizes", "60,35,5", "relative weights of small, medium and large objects")
 	fs.IntVar(&cfg.QueueSize, "queue-size", tracer.DefaultQueueSize, "each node's forwarding queue capacity")

@@ -41,6 +41,8 @@ func TestTargets(t *testing.T) {
 		{Name: "T2/T4 half N=10", Kind: muninnKind, CPUPer100k: 0.15, WindowLines: 1, Discarded: 192, Missing: 192},
 		{Name: "T3 quarter N=1000", Kind: muninnKind, Nodes: 1000, LatencyP99us: 20_000},
 		{Name: "T5 idle N=1000", Kind: muninnKind, Nodes: 1000, BaseRSS: 10e6, RSSEnd: 10e6 + 1000*70<<10},
+		{Name: "burst N=10", Kind: probeKind, Nodes: 10, Discarded: 384, DiscardedWin: 384, Missing: 384},
+		{Name: "burst N=10", Kind: muninnKind, Nodes: 10, RatePerNode: 18_000, BurstRate: 19_000},
 	}
 	got := map[string]bool{}
 	for _, tg := range s.targets() {
@@ -52,6 +54,7 @@ func TestTargets(t *testing.T) {
 		"T4 T2/T4 half":       true, // the discards were before the window
 		"T3 T3 quarter":       true, // 20 ms ≤ 25 ms at N=1000
 		"T5 RSS per":          false,
+		"burst burst N=10:":   true, // the probe's discards are context, not the verdict
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -70,6 +73,32 @@ func TestTargets(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d T1 lines, want 2", n)
+	}
+	for _, tg := range s.targets() {
+		if tg.ID == "burst" && (!strings.Contains(tg.What, "19000 in the bursts") || !strings.Contains(tg.Measure, "the probe 384")) {
+			t.Errorf("burst verdict %q: %q", tg.What, tg.Measure)
+		}
+	}
+}
+
+// TestBurstSpecs: the burst phase raises each node's rate by syncBurst
+// during a burst (loadgen's Burst.Rate replaces the rate, so it must be
+// the sum), and measures the probe in the same run.
+func TestBurstSpecs(t *testing.T) {
+	t.Parallel()
+	sps := burstSpecs(18_000, 15*time.Second)
+	var kinds []kind
+	for _, sp := range sps {
+		kinds = append(kinds, sp.Kind)
+		if sp.Rate != 18_000 || sp.Burst.Rate != 18_000+syncBurst || sp.Burst.Every != 10*time.Second || sp.Burst.Length != 2*time.Second {
+			t.Errorf("%s: rate %v, burst %+v", sp.Kind, sp.Rate, sp.Burst)
+		}
+		if sp.Window < 20*time.Second {
+			t.Errorf("%s: window %v shorter than two burst periods", sp.Kind, sp.Window)
+		}
+	}
+	if !slices.Equal(kinds, []kind{probeKind, muninnKind}) {
+		t.Errorf("kinds %v, want the probe then muninn", kinds)
 	}
 }
 

@@ -43,6 +43,7 @@ type result struct {
 	Nodes          int     `json:"nodes"`
 	Saturate       bool    `json:"saturate,omitempty"`
 	RatePerNode    float64 `json:"ratePerNode,omitempty"`
+	BurstRate      float64 `json:"burstRatePerNode,omitempty"` // during a burst, instead of RatePerNode
 	Metrics        int     `json:"metrics,omitempty"`
 	WindowSecs     float64 `json:"windowSecs"`
 	WindowLines    uint64  `json:"windowLines"`
@@ -96,6 +97,7 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	res = result{Name: sp.Name, Kind: sp.Kind, Nodes: sp.Nodes, Saturate: sp.Saturate, Metrics: sp.Metrics}
 	if !sp.Saturate && !sp.Idle {
 		res.RatePerNode = sp.Rate
+		res.BurstRate = sp.Burst.Rate
 	}
 	srv, err := startServer(ctx, sp.Kind, bins, base, loRequestNum)
 	if err != nil {
