@@ -46,6 +46,7 @@ type options struct {
 	phases         map[string]bool
 	jsonOut, work  string
 	keep           bool
+	retries        int
 }
 
 func main() {
@@ -69,8 +70,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&phases, "phases", "t1,t2,t3,burst,t5,soak", "phases to run (t2 includes T4)")
 	fs.StringVar(&o.jsonOut, "json", "", "write every result and the target table here as JSON")
 	fs.StringVar(&o.work, "work", "", "work directory; the acceptors' log trees go there (default: a new temporary one, removed at the end)")
+	fs.IntVar(&o.retries, "retries", 2, "run a phase's run again, up to this many times, while the hypervisor took 5 % or more of the machine in its window; the quietest is kept")
 	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory (logs, configuration) instead of removing it after the run")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.retries < 0 {
+		fmt.Fprintln(stderr, "muninn-perf: --retries must not be negative")
 		return 2
 	}
 	if *quick {
@@ -128,6 +134,8 @@ type suite struct {
 	out     io.Writer
 	results []result
 	t1      map[int][2]result // N → probe, muninn
+	// execute performs one run; nil: the real one (tests replace it).
+	execute func(context.Context, spec) (result, error)
 }
 
 func (s *suite) exec(ctx context.Context, sp spec) (result, error) {
@@ -137,18 +145,51 @@ func (s *suite) exec(ctx context.Context, sp spec) (result, error) {
 	if sp.Window == 0 {
 		sp.Window = s.o.window
 	}
-	fmt.Fprintf(s.out, "run %-28s %-6s … ", sp.Name, sp.Kind)
-	r, err := execute(ctx, sp, s.o.bins, s.o.work, s.o.keep, s.log)
-	if err != nil {
-		fmt.Fprintln(s.out, "failed:", err)
-		return r, fmt.Errorf("%s (%s): %w", sp.Name, sp.Kind, err)
+	run := s.execute
+	if run == nil {
+		run = func(ctx context.Context, sp spec) (result, error) {
+			return execute(ctx, sp, s.o.bins, s.o.work, s.o.keep, s.log)
+		}
 	}
-	s.results = append(s.results, r)
-	fmt.Fprintf(s.out, "%9.0f lines/s  cpu %5.2fs (%.3f s/100k)  p99 %s  rss %s  discarded %d/%d (generator late %d×, max %.0f ms, %d; skipped %d)  missing %d  dup %d  lost %d  steal %.1f%%  rig cpu %.0f%%\n",
-		r.Throughput, r.CPUSecs, r.CPUPer100k, ms(r.LatencyP99us), mb(r.RSSEnd), r.DiscardedWin, r.Discarded,
-		r.GenLate, r.GenMaxLateMs, r.GenLateDisc, r.GenSkipped, r.Missing, r.Duplicates, r.Lost, r.StealPct, r.RigCPUPct)
-	return r, nil
+	// A run whose window the hypervisor took a share of measures the
+	// machine's neighbours more than the software: repeat it, within
+	// --retries, and keep the quietest. Not the soak: its ten minutes
+	// average the steal out, and repeating them costs too much.
+	tries := 1
+	if sp.Window <= retryWindow {
+		tries += s.o.retries
+	}
+	var best result
+	for i := range tries {
+		fmt.Fprintf(s.out, "run %-28s %-6s … ", sp.Name, sp.Kind)
+		r, err := run(ctx, sp)
+		if err != nil {
+			fmt.Fprintln(s.out, "failed:", err)
+			return r, fmt.Errorf("%s (%s): %w", sp.Name, sp.Kind, err)
+		}
+		fmt.Fprintf(s.out, "%9.0f lines/s  cpu %5.2fs (%.3f s/100k)  p99 %s  rss %s  discarded %d/%d (generator late %d×, max %.0f ms, %d; skipped %d)  missing %d  dup %d  lost %d  steal %.1f%%  rig cpu %.0f%%\n",
+			r.Throughput, r.CPUSecs, r.CPUPer100k, ms(r.LatencyP99us), mb(r.RSSEnd), r.DiscardedWin, r.Discarded,
+			r.GenLate, r.GenMaxLateMs, r.GenLateDisc, r.GenSkipped, r.Missing, r.Duplicates, r.Lost, r.StealPct, r.RigCPUPct)
+		if i == 0 || r.StealPct < best.StealPct {
+			best = r
+		}
+		best.Attempts = i + 1
+		if r.StealPct < noisySteal {
+			break
+		}
+		if i+1 < tries {
+			fmt.Fprintf(s.out, "    steal %.1f%% ≥ %.0f%%: running it again (%d more at most)\n", r.StealPct, noisySteal, tries-i-1)
+		}
+	}
+	if best.Attempts > 1 {
+		fmt.Fprintf(s.out, "    kept the run with %.1f%% steal of %d\n", best.StealPct, best.Attempts)
+	}
+	s.results = append(s.results, best)
+	return best, nil
 }
+
+// retryWindow is the longest window a noisy run is repeated for.
+const retryWindow = time.Minute
 
 // syncBurst is what a syncing node adds to its trace rate, in objects per
 // second: about 1000 against some 100 in normal operation.

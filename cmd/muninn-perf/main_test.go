@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"os"
 	"slices"
@@ -143,5 +144,54 @@ func TestAcceptorEnv(t *testing.T) {
 	want := []string{"PATH=/bin", "HOME=/root", "GOGCX=1", "MY_GOGC=2"}
 	if !slices.Equal(got, want) {
 		t.Errorf("acceptorEnv = %q, want %q", got, want)
+	}
+}
+
+// TestExecRetries: a run with 5 % steal or more is repeated within
+// --retries and the quietest kept; a quiet run, or one with a window
+// too long to repeat, runs once.
+func TestExecRetries(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		steals       []float64
+		retries      int
+		window       time.Duration
+		keep         float64
+		attempts     int
+		noisyVerdict bool
+	}{
+		{"quiet", []float64{1, 30}, 2, 15 * time.Second, 1, 1, false},
+		{"quiet at the second", []float64{30, 2, 40}, 2, 15 * time.Second, 2, 2, false},
+		{"never quiet", []float64{30, 12, 40}, 2, 15 * time.Second, 12, 3, true},
+		{"no retries", []float64{30, 2}, 0, 15 * time.Second, 30, 1, true},
+		{"soak", []float64{30, 2}, 2, 10 * time.Minute, 30, 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out strings.Builder
+			calls := 0
+			s := &suite{o: options{retries: tc.retries, window: tc.window}, out: &out,
+				execute: func(_ context.Context, sp spec) (result, error) {
+					r := result{Name: sp.Name, Kind: sp.Kind, Nodes: sp.Nodes, StealPct: tc.steals[calls]}
+					calls++
+					return r, nil
+				}}
+			r, err := s.exec(context.Background(), spec{Name: "burst N=10", Kind: muninnKind, Nodes: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.StealPct != tc.keep || r.Attempts != tc.attempts || calls != tc.attempts {
+				t.Errorf("kept steal %v after %d attempts (%d calls), want %v after %d\n%s", r.StealPct, r.Attempts, calls, tc.keep, tc.attempts, out.String())
+			}
+			if len(s.results) != 1 || s.results[0].StealPct != r.StealPct || s.results[0].Attempts != r.Attempts {
+				t.Errorf("results %+v, want only the kept run", s.results)
+			}
+			for _, tg := range s.targets() {
+				if tg.Noisy != tc.noisyVerdict {
+					t.Errorf("%s: noisy = %v, want %v", tg.What, tg.Noisy, tc.noisyVerdict)
+				}
+			}
+		})
 	}
 }

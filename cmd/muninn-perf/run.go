@@ -61,6 +61,7 @@ type result struct {
 	GenLateDisc    uint64  `json:"generatorLateDiscards"` // window discards in the batches of those wakeups
 	GenMaxLateMs   float64 `json:"generatorMaxLateMs"`
 	StealPct       float64 `json:"stealPct"`         // of all CPUs' time in the window, taken by the hypervisor
+	Attempts       int     `json:"attempts"`         // runs made of this spec: more than 1 when steal made the suite repeat it
 	RigCPUPct      float64 `json:"rigCPUPct"`        // the generator and tailer's CPU in the window, % of the CPUs they may use
 	GenSkipped     uint64  `json:"generatorSkipped"` // arrivals the late generator skipped in the window
 	WindowProd     uint64  `json:"windowProduced"`   // objects produced in the window
