@@ -469,3 +469,43 @@ func TestFailingEntryHoldsOnlyItself(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteCancelledTwoEntries: when a batch is given up while two
+// entries' disks refuse it, both files are cut back to the batch
+// boundary, not only the one retrying when ctx ended; the next batch
+// follows whole lines in each.
+func TestWriteCancelledTwoEntries(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		base := t.TempDir()
+		tfs := newTrackFS()
+		w, err := New(Config{Entries: []Entry{{Root: filepath.Join(base, "A"), Format: ForMachine}, {Root: filepath.Join(base, "C"), Format: ForMachine}},
+			fs: tfs, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		n, err := w.Open(Node{Name: "n", Dir: "n"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		writeSeq(t, n, 1, 3)
+		tfs.setBad(base, 5)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := n.Write(ctx, []tracer.TraceObject{seqObject(2, 0), seqObject(2, 1)}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Write = %v, want context.DeadlineExceeded", err)
+		}
+		tfs.setBad("", 0)
+		writeSeq(t, n, 3, 2)
+		for _, l := range []string{"A", "C"} {
+			dir := filepath.Join(base, l, "n")
+			got := seqs(t, dir, logFiles(t, dir, "json"))
+			want := []seq{{1, 0}, {1, 1}, {1, 2}, {3, 0}, {3, 1}}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s holds %v, want %v", l, got, want)
+			}
+		}
+	})
+}

@@ -137,6 +137,17 @@ func (n *NodeLog) Write(ctx context.Context, batch []tracer.TraceObject) error {
 				written = append(written, s)
 				continue
 			}
+			// This sink has cut its part of the batch back. The failing
+			// sinks not retried yet may hold a part of it too: cut them
+			// back as well, so that every file ends at a batch boundary
+			// whether the batch is given up (ctx) or written again from
+			// its start (after the reload below).
+			for _, o := range failing {
+				if !slices.Contains(written, o) {
+					o.cutBack(o.off, o.start)
+					o.off = 0
+				}
+			}
 			if !errors.Is(err, errEntryRemoved) {
 				return err
 			}

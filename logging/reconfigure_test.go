@@ -566,11 +566,17 @@ func TestReconfigureWhileDiskFails(t *testing.T) {
 		after  []string
 		heal   bool // the disk recovers after the reload
 		want   map[string][]int
+		every  bool // every root's disk fails, not only A's
 	}{
-		{"failing root replaced", []string{"A"}, []string{"B"}, false, map[string][]int{"A": {1}, "B": {2}}},
-		{"after a root that has the batch", []string{"C", "A"}, []string{"C", "B"}, false, map[string][]int{"A": {1}, "B": {2}, "C": {1, 2}}},
-		{"before a root that gets the batch", []string{"A", "C"}, []string{"C", "B"}, false, map[string][]int{"A": {1}, "B": {2}, "C": {1, 2}}},
-		{"failing root kept", []string{"A"}, []string{"A", "B"}, true, map[string][]int{"A": {1, 2}}},
+		{"failing root replaced", []string{"A"}, []string{"B"}, false, map[string][]int{"A": {1}, "B": {2}}, false},
+		{"after a root that has the batch", []string{"C", "A"}, []string{"C", "B"}, false, map[string][]int{"A": {1}, "B": {2}, "C": {1, 2}}, false},
+		{"before a root that gets the batch", []string{"A", "C"}, []string{"C", "B"}, false, map[string][]int{"A": {1}, "B": {2}, "C": {1, 2}}, false},
+		{"failing root kept", []string{"A"}, []string{"A", "B"}, true, map[string][]int{"A": {1, 2}}, false},
+		// Both roots hold a part of the batch when the reload comes: the
+		// one kept must not keep its part under the whole batch, nor the
+		// one removed end in a part of a line.
+		{"two failing roots, one removed", []string{"A", "C"}, []string{"C"}, true, map[string][]int{"A": {1}, "C": {1, 2}}, true},
+		{"two failing roots, both removed", []string{"A", "C"}, []string{"B"}, true, map[string][]int{"A": {1}, "B": {2}, "C": {1}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -595,7 +601,11 @@ func TestReconfigureWhileDiskFails(t *testing.T) {
 				}
 				defer n.Close()
 				writeSeq(t, n, 1, 3)
-				tfs.setBad(filepath.Join(base, "A"), 5)
+				if tc.every {
+					tfs.setBad(base, 5)
+				} else {
+					tfs.setBad(filepath.Join(base, "A"), 5)
+				}
 				done := make(chan error, 1) // capacity 1: the writer never blocks on it
 				go func() {
 					done <- n.Write(context.Background(), []tracer.TraceObject{seqObject(2, 0), seqObject(2, 1)})
