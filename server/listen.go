@@ -95,22 +95,43 @@ func (s *Server) acceptLoop(ctx context.Context, ep Endpoint, ln net.Listener) {
 
 // serveListener accepts on ln until ctx ends and hands each connection to
 // handle with the listener that accepted it and its Unix-socket counter
-// (0, 1, … per listener; always 0 on TCP). When Accept fails, the
-// listener is closed and bound again with back-off, and track records the
-// new one (false: shutting down, stop).
+// (0, 1, … per listener; always 0 on TCP). When Accept fails for want of
+// a resource (file descriptors, memory), it waits and accepts again on
+// the same listener, so that the nodes queued in its backlog, and the
+// socket file, are kept. When it fails otherwise, the listener is closed
+// and bound again with back-off, and track records the new one (false:
+// shutting down, stop).
 func serveListener(ctx context.Context, ep Endpoint, ln net.Listener, log *slog.Logger,
 	track func(net.Listener) bool, handle func(ln net.Listener, conn net.Conn, counter uint64)) {
 	b := relistenBackoff
 	for {
 		up := time.Now()
 		var counter uint64
+		var short time.Duration // current wait while resources are short; 0: none
+		shortCount := 0
 		for {
 			conn, err := ln.Accept()
+			if err != nil && ctx.Err() == nil && resourceShortage(err) {
+				shortCount++
+				if short == 0 {
+					short = acceptRetryMin
+					log.Error("accept failed for want of a resource; accepting again on the same listener", "remote", ep.String(), "err", err)
+				} else {
+					short = min(2*short, acceptRetryMax)
+				}
+				if sleep(ctx, short) {
+					continue
+				}
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Error("accept failed; listening again", "remote", ep.String(), "err", err)
 				}
 				break
+			}
+			if short != 0 {
+				log.Info("accepting again", "remote", ep.String(), "failed", shortCount)
+				short, shortCount = 0, 0
 			}
 			handle(ln, conn, counter)
 			if ep.Net == "unix" {
@@ -136,6 +157,21 @@ func serveListener(ctx context.Context, ep Endpoint, ln net.Listener, log *slog.
 			up = time.Now()
 		}
 	}
+}
+
+// The wait between accepts while a resource is short doubles from
+// acceptRetryMin up to acceptRetryMax.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
+// resourceShortage reports whether an Accept error means the process or
+// the system is short of something that comes back (descriptors, memory):
+// the listener itself is sound.
+func resourceShortage(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 // acceptedID derives cardano-tracer's NodeId for an accepted connection:
