@@ -160,6 +160,7 @@ type nodeCounters struct {
 	objectsReceived, bytesReceived prometheus.Counter
 	objectsWritten, bytesWritten   prometheus.Counter
 	m                              *Metrics
+	node                           string
 	prev                           logging.Stats
 }
 
@@ -170,6 +171,20 @@ func (m *Metrics) forNode(node string) *nodeCounters {
 		objectsWritten:  m.objectsWritten.WithLabelValues(node),
 		bytesWritten:    m.bytesWritten.WithLabelValues(node),
 		m:               m,
+		node:            node,
+	}
+}
+
+// forget removes the node's series when its session has ended. A node
+// without a name of its own is named by its connection (a Unix socket's
+// counter, a TCP peer's port), so each of its connections makes a new
+// name; kept, their series would grow without bound, on /metrics and
+// in what the re-forwarder sends. A node that comes back under the same
+// name starts its counters again from zero, which Prometheus reads as a
+// counter reset.
+func (c *nodeCounters) forget() {
+	for _, v := range []*prometheus.CounterVec{c.m.objectsReceived, c.m.bytesReceived, c.m.objectsWritten, c.m.bytesWritten} {
+		v.DeleteLabelValues(c.node)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"muninn/datapoint"
@@ -436,5 +437,66 @@ func TestNonASCIINameKeepsItsName(t *testing.T) {
 	id := r.name(n, "東京ノード", nil)
 	if id.Name != "東京ノード" || id.Dir != "東京ノード" || id.Slug != "tmp-forwardersock0" {
 		t.Fatalf("identity %+v", id)
+	}
+}
+
+// TestNodeSeriesForgotten: a node's trace series last as long as its
+// session. Nodes without a name get a new one per connection, so series
+// kept after the session would grow without bound.
+func TestNodeSeriesForgotten(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "m.sock")
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, Metrics: m})
+	// series returns the node_name label of every per-node series.
+	series := func() []string {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, mf := range mfs {
+			if !strings.HasPrefix(mf.GetName(), "muninn_trace_") {
+				continue
+			}
+			for _, s := range mf.GetMetric() {
+				for _, l := range s.GetLabel() {
+					if l.GetName() == "node_name" {
+						names = append(names, mf.GetName()+"{"+l.GetValue()+"}")
+					}
+				}
+			}
+		}
+		return names
+	}
+	for i := range 3 {
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { newNode("", 3).Serve(ctx, conn, true) })
+		var id Identity
+		waitFor(t, "the node to be named", func() bool {
+			if nodes := h.srv.Registry().Nodes(); len(nodes) == 1 {
+				id, _ = nodes[0].Identity()
+			}
+			return id.Name != ""
+		})
+		h.waitLines(id.Dir, "json", 3)
+		waitFor(t, "the node's series", func() bool { return len(series()) == 4 })
+		if got := series(); !strings.Contains(got[0], "@"+strconv.Itoa(i)+"}") {
+			t.Errorf("connection %d: series %q", i, got)
+		}
+		cancel()
+		conn.Close()
+		wg.Wait()
+		waitFor(t, "the session to end", func() bool { return len(h.srv.Registry().Nodes()) == 0 })
+		waitFor(t, "the series to go", func() bool { return len(series()) == 0 })
 	}
 }

@@ -220,6 +220,9 @@ func (ss *session) write(sink <-chan batch) error {
 				ss.log.Error("close log files", "err", err)
 			}
 		}
+		if cnt != nil {
+			cnt.forget()
+		}
 	}()
 	for b := range sink {
 		if nl == nil {
