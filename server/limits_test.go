@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -45,6 +46,42 @@ func TestMaxConnections(t *testing.T) {
 	waitFor(t, "the refusal to be counted", func() bool { return testutil.ToFloat64(m.refused) == 1 })
 	if n := len(h.srv.Registry().Nodes()); n != 1 {
 		t.Fatalf("%d nodes registered, want 1", n)
+	}
+}
+
+// TestMaxConnectionsConcurrent: connections arriving together, as from
+// the accept loops of several endpoints, never exceed the limit.
+func TestMaxConnectionsConcurrent(t *testing.T) {
+	t.Parallel()
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: filepath.Join(t.TempDir(), "m.sock")}}, MaxConnections: 10, Metrics: m})
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		peers []net.Conn
+	)
+	defer func() {
+		for _, c := range peers {
+			c.Close()
+		}
+	}()
+	for i := range 4 {
+		wg.Go(func() {
+			for k := range 25 {
+				ours, theirs := net.Pipe() // a silent node: its session waits for the handshake
+				mu.Lock()
+				peers = append(peers, theirs)
+				mu.Unlock()
+				h.srv.startSession(h.srv.soft, ours, fmt.Sprintf("pipe-%d-%d", i, k), false)
+			}
+		})
+	}
+	wg.Wait()
+	if live, refused := h.srv.live.Load(), testutil.ToFloat64(m.refused); live != 10 || refused != 90 {
+		t.Errorf("%d sessions running, %v refused; want 10 and 90", live, refused)
 	}
 }
 

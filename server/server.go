@@ -211,11 +211,13 @@ func (s *Server) Serve() error {
 // startSession runs a session in its own goroutine, tracked for shutdown,
 // or refuses the connection when MaxConnections are already running.
 func (s *Server) startSession(ctx context.Context, conn net.Conn, id string, dialled bool) {
-	if max := s.opts.MaxConnections; max > 0 && s.live.Load() >= int64(max) {
+	// Take the slot first and give it back when over the limit, so that
+	// accept loops of several endpoints cannot pass the check together.
+	if n := s.live.Add(1); s.opts.MaxConnections > 0 && n > int64(s.opts.MaxConnections) {
+		s.live.Add(-1)
 		s.refuse(conn, id)
 		return
 	}
-	s.live.Add(1)
 	s.wg.Go(func() {
 		defer s.live.Add(-1)
 		s.runSession(ctx, conn, id, dialled)
