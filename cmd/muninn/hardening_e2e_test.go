@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -193,4 +195,84 @@ muninnLimits: {httpMaxConcurrentRequests: 16, httpReadHeaderTimeoutSecs: 1}
 	}
 	t.Logf("HTTP answers during the stream: %v", codes)
 
+}
+
+// TestBrokenStdoutPipe: with its standard output a pipe whose reader has
+// gone, Muninn keeps running when it next logs (here, a reload) and stops
+// cleanly on SIGTERM, instead of dying of SIGPIPE.
+func TestBrokenStdoutPipe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`networkMagic: 764824073
+network: {tag: AcceptAt, contents: %q}
+logging: [{logRoot: %q, logMode: FileMode, logFormat: ForMachine}]
+`, filepath.Join(dir, "m.sock"), filepath.Join(dir, "logs"))
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin.muninn, "--config", path)
+	cmd.Stdout, cmd.Stderr = w, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	reaped := false // set once exited has been received
+	t.Cleanup(func() {
+		if !reaped {
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	started := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"msg":"started"`) {
+				started <- true
+				return
+			}
+		}
+		started <- false
+	}()
+	select {
+	case ok := <-started:
+		if !ok {
+			t.Fatal("standard output ended before the start-up line")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no start-up line")
+	}
+	r.Close() // the reader goes away
+	for range 3 {
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			// Dead already (SIGPIPE): the select below says how.
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // each reload logs a line into the broken pipe
+	}
+	select {
+	case err := <-exited:
+		reaped = true
+		t.Fatalf("muninn exited after writing to a broken pipe: %v", err)
+	default:
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		reaped = true
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
 }

@@ -37,6 +37,11 @@ var version = "0.1.0-dev"
 const shutdownGrace = 30 * time.Second
 
 func main() {
+	// A broken standard output (a log shipper's pipe that died, `| head`)
+	// must not kill Muninn in the middle of writing traces: without this,
+	// Go's runtime exits on the next log line with SIGPIPE. Writes to the
+	// pipe then fail with EPIPE, and the log line is lost, not the traces.
+	signal.Ignore(syscall.SIGPIPE)
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, sig))
