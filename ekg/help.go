@@ -10,8 +10,15 @@ import (
 )
 
 // maxHelpCache bounds the names whose lookup result Help remembers; past
-// it, lookups are computed each time.
-const maxHelpCache = 1 << 16
+// it, lookups are computed each time. Names longer than maxCachedName are
+// never remembered: the cache outlives the nodes whose names it holds
+// (until the next reload), so without this a node sending long names
+// could make it hold gigabytes (65 536 names of 512 KiB) after it left.
+// Real metric names are well under 200 bytes.
+const (
+	maxHelpCache  = 1 << 16
+	maxCachedName = 256
+)
 
 // Help is cardano-tracer's metricsHelp (BEHAVIOUR.md §f.4): help texts keyed
 // by internal metric name. Lookup tries the keys in ascending code-point
@@ -124,7 +131,7 @@ func (h *Help) index(name string) int {
 			break
 		}
 	}
-	if n < maxHelpCache {
+	if n < maxHelpCache && len(name) <= maxCachedName {
 		h.mu.Lock()
 		if len(h.cache) < maxHelpCache {
 			// A copy: name may be part of a snapshot's name block.

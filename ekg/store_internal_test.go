@@ -133,3 +133,23 @@ func TestStoresShareNames(t *testing.T) {
 		t.Error("a rebuild to another store's names made a copy")
 	}
 }
+
+// TestHelpCacheSkipsLongNames: a name longer than maxCachedName is looked
+// up each time and never kept, so a node's long names do not stay in the
+// cache after it has gone; a short one is kept.
+func TestHelpCacheSkipsLongNames(t *testing.T) {
+	t.Parallel()
+	h := NewHelp(map[string]string{"mem": "memory"})
+	long := strings.Repeat("x", maxCachedName) + "mem"
+	for range 2 {
+		if i := h.index(long); i != 0 {
+			t.Fatalf("index(long name) = %d, want 0", i)
+		}
+	}
+	if n := len(h.cache); n != 0 {
+		t.Fatalf("%d names cached after a long name, want 0", n)
+	}
+	if i := h.index("rts.mem.live"); i != 0 || len(h.cache) != 1 {
+		t.Fatalf("index(short name) = %d with %d cached, want 0 with 1", i, len(h.cache))
+	}
+}
