@@ -479,17 +479,7 @@ func TestWriteCancelledTwoEntries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		base := t.TempDir()
 		tfs := newTrackFS()
-		w, err := New(Config{Entries: []Entry{{Root: filepath.Join(base, "A"), Format: ForMachine}, {Root: filepath.Join(base, "C"), Format: ForMachine}},
-			fs: tfs, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		n, err := w.Open(Node{Name: "n", Dir: "n"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
+		_, n := openTracked(t, tfs, rootEntries(base, "A", "C"))
 		writeSeq(t, n, 1, 3)
 		tfs.setBad(base, 5)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -582,24 +582,8 @@ func TestReconfigureWhileDiskFails(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				base := t.TempDir()
-				entries := func(letters []string) []Entry {
-					var out []Entry
-					for _, l := range letters {
-						out = append(out, Entry{Root: filepath.Join(base, l), Format: ForMachine})
-					}
-					return out
-				}
 				tfs := newTrackFS()
-				w, err := New(Config{Entries: entries(tc.before), fs: tfs, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer w.Close()
-				n, err := w.Open(Node{Name: "n", Dir: "n"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer n.Close()
+				w, n := openTracked(t, tfs, rootEntries(base, tc.before...))
 				writeSeq(t, n, 1, 3)
 				if tc.every {
 					tfs.setBad(base, 5)
@@ -611,7 +595,7 @@ func TestReconfigureWhileDiskFails(t *testing.T) {
 					done <- n.Write(context.Background(), []tracer.TraceObject{seqObject(2, 0), seqObject(2, 1)})
 				}()
 				synctest.Wait() // waiting to retry
-				reconfigure(t, w, entries(tc.after), nil)
+				reconfigure(t, w, rootEntries(base, tc.after...), nil)
 				synctest.Wait()
 				if tc.heal {
 					select {
@@ -649,6 +633,33 @@ func TestReconfigureWhileDiskFails(t *testing.T) {
 			})
 		})
 	}
+}
+
+// rootEntries are ForMachine entries for the roots named by letter under
+// base.
+func rootEntries(base string, letters ...string) []Entry {
+	var out []Entry
+	for _, l := range letters {
+		out = append(out, Entry{Root: filepath.Join(base, l), Format: ForMachine})
+	}
+	return out
+}
+
+// openTracked opens node "n" on a Writer over tfs with entries, retrying
+// from 100 ms to 1 s; both are closed when the test ends.
+func openTracked(t *testing.T, tfs *trackFS, entries []Entry) (*Writer, *NodeLog) {
+	t.Helper()
+	w, err := New(Config{Entries: entries, fs: tfs, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	n, err := w.Open(Node{Name: "n", Dir: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return w, n
 }
 
 // nodeObject is object o of batch b of node k.

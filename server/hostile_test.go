@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"muninn/datapoint"
@@ -90,10 +89,7 @@ type hostileHarness struct {
 // startHostile is start() with Metrics and a recording logger.
 func startHostile(t *testing.T, opts Options) *hostileHarness {
 	t.Helper()
-	m, err := NewMetrics(prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := newMetrics(t)
 	sock := filepath.Join(t.TempDir(), "m.sock")
 	rec := &recorder{}
 	opts.AcceptAt = []Endpoint{{Net: "unix", Addr: sock}}

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"muninn/datapoint"
 	"muninn/ekg"
 )
@@ -168,11 +166,7 @@ func TestReservedSlugs(t *testing.T) {
 
 func TestAllMetrics(t *testing.T) {
 	t.Parallel()
-	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, reg := newMetrics(t)
 	m.disconnects.WithLabelValues(string(ReasonPeerClosed)).Inc()
 	web, _ := webWith(t, PrometheusConfig{Gatherer: reg}, [2]string{"relay-1", "a"}, [2]string{"relay-2", "b"})
 	res := get(t, web.PrometheusHandler(), "/metrics")

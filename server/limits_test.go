@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"muninn/muxproto"
@@ -24,10 +23,7 @@ import (
 // counted; the node already connected carries on.
 func TestMaxConnections(t *testing.T) {
 	t.Parallel()
-	m, err := NewMetrics(prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := newMetrics(t)
 	sock := filepath.Join(t.TempDir(), "m.sock")
 	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, MaxConnections: 1, Metrics: m})
 	first, err := net.Dial("unix", sock)
@@ -53,10 +49,7 @@ func TestMaxConnections(t *testing.T) {
 // the accept loops of several endpoints, never exceed the limit.
 func TestMaxConnectionsConcurrent(t *testing.T) {
 	t.Parallel()
-	m, err := NewMetrics(prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := newMetrics(t)
 	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: filepath.Join(t.TempDir(), "m.sock")}}, MaxConnections: 10, Metrics: m})
 	var (
 		wg    sync.WaitGroup
@@ -90,10 +83,7 @@ func TestMaxConnectionsConcurrent(t *testing.T) {
 // node's traces keep arriving.
 func TestOversizedIngressClosesOnlyThatConnection(t *testing.T) {
 	t.Parallel()
-	m, err := NewMetrics(prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := newMetrics(t)
 	sock := filepath.Join(t.TempDir(), "m.sock")
 	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, Metrics: m,
 		Mux: muxproto.Config{IngressLimit: 64 << 10, MaxMessageSize: 32 << 10}})

@@ -43,6 +43,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// newMetrics returns Muninn's own metrics on a registry of their own.
+func newMetrics(t *testing.T) (*Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, reg
+}
+
 // newNode returns a simulated node named name holding n trace objects.
 func newNode(name string, n int) *fakenode.Node {
 	q := tracer.NewQueue(max(n, 1))
@@ -445,11 +456,7 @@ func TestNonASCIINameKeepsItsName(t *testing.T) {
 // kept after the session would grow without bound.
 func TestNodeSeriesForgotten(t *testing.T) {
 	t.Parallel()
-	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, reg := newMetrics(t)
 	sock := filepath.Join(t.TempDir(), "m.sock")
 	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, Metrics: m})
 	// series returns the node_name label of every per-node series.

@@ -197,8 +197,6 @@ func forward(t *testing.T, args ...string) forwarderSummary {
 
 var seqRE = regexp.MustCompile(`"seq":(\d+),`)
 
-// seqs reads every ForMachine line under dir (all rotated files) and
-// returns the sequence numbers in file order.
 // linesSoFar counts the complete lines in dir's node-*.ext files while
 // Muninn may still be writing them: a reader can see a write in progress
 // (the file grown by part of a batch), so the strict checks of seqs are
@@ -220,6 +218,8 @@ func linesSoFar(t *testing.T, dir, ext string) int {
 	return n
 }
 
+// seqs reads every ForMachine line under dir (all rotated files) and
+// returns the sequence numbers in file order.
 func seqs(t *testing.T, dir, ext string) []int {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "node-*."+ext))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,10 +204,12 @@ muninnLimits: {httpMaxConcurrentRequests: 16, httpReadHeaderTimeoutSecs: 1}
 func TestBrokenStdoutPipe(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	port := strconv.Itoa(freePort(t))
 	cfg := fmt.Sprintf(`networkMagic: 764824073
 network: {tag: AcceptAt, contents: %q}
 logging: [{logRoot: %q, logMode: FileMode, logFormat: ForMachine}]
-`, filepath.Join(dir, "m.sock"), filepath.Join(dir, "logs"))
+hasPrometheus: {epHost: 127.0.0.1, epPort: %s}
+`, filepath.Join(dir, "m.sock"), filepath.Join(dir, "logs"), port)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -250,18 +253,27 @@ logging: [{logRoot: %q, logMode: FileMode, logFormat: ForMachine}]
 		t.Fatal("no start-up line")
 	}
 	r.Close() // the reader goes away
-	for range 3 {
+	reloads := regexp.MustCompile(`(?m)^muninn_config_reloads_total\{[^}]*\} (\d+)$`)
+	for i := range 3 {
 		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
-			// Dead already (SIGPIPE): the select below says how.
-			break
+			t.Fatalf("SIGHUP %d: %v", i+1, err)
 		}
-		time.Sleep(100 * time.Millisecond) // each reload logs a line into the broken pipe
-	}
-	select {
-	case err := <-exited:
-		reaped = true
-		t.Fatalf("muninn exited after writing to a broken pipe: %v", err)
-	default:
+		// Each reload logs a line into the broken pipe; wait until it is
+		// done, or until muninn has died of it.
+		waitFor(t, fmt.Sprintf("reload %d", i+1), func() bool {
+			select {
+			case err := <-exited:
+				reaped = true
+				t.Fatalf("muninn exited after writing to a broken pipe: %v", err)
+			default:
+			}
+			n := 0
+			for _, m := range reloads.FindAllStringSubmatch(httpGet(t, "http://127.0.0.1:"+port+"/metrics"), -1) {
+				k, _ := strconv.Atoi(m[1])
+				n += k
+			}
+			return n > i
+		})
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
