@@ -13,6 +13,7 @@ import (
 //	  maxConnections: 500            # node connections at once; more are refused (0: no limit)
 //	  ingressLimitBytes: 67108864    # bytes buffered per mini-protocol per connection
 //	  maxMessageBytes: 33554432      # largest single message from a node
+//	  maxMetricsPerNode: 20000       # EKG metric names kept per node; further new names are left out
 //	  httpMaxConcurrentRequests: 64  # HTTP requests served at once per port; more get 503
 //	  httpReadHeaderTimeoutSecs: 10
 //	  httpIdleTimeoutSecs: 120
@@ -21,6 +22,7 @@ type Limits struct {
 	MaxConnections        int
 	IngressLimit          int
 	MaxMessageSize        int
+	MaxMetricsPerNode     int
 	HTTPMaxConcurrent     int
 	HTTPReadHeaderTimeout time.Duration
 	HTTPIdleTimeout       time.Duration
@@ -44,6 +46,7 @@ func (d *decoder) limits(v value) Limits {
 		{"maxConnections", math.MaxInt32, &l.MaxConnections},
 		{"ingressLimitBytes", math.MaxInt32, &l.IngressLimit},
 		{"maxMessageBytes", math.MaxInt32, &l.MaxMessageSize},
+		{"maxMetricsPerNode", math.MaxInt32, &l.MaxMetricsPerNode},
 		{"httpMaxConcurrentRequests", math.MaxInt32, &l.HTTPMaxConcurrent},
 		{"httpMaxHeaderBytes", 1 << 30, &l.HTTPMaxHeaderBytes},
 	}

@@ -18,7 +18,7 @@ func TestLimits(t *testing.T) {
 	if err != nil || len(warns) != 0 {
 		t.Fatalf("parse: %v, warnings %v", err, warns)
 	}
-	want := Limits{MaxConnections: 500, IngressLimit: 16 << 20, MaxMessageSize: 8 << 20, HTTPMaxConcurrent: 32,
+	want := Limits{MaxConnections: 500, IngressLimit: 16 << 20, MaxMessageSize: 8 << 20, MaxMetricsPerNode: 5000, HTTPMaxConcurrent: 32,
 		HTTPReadHeaderTimeout: 5 * time.Second, HTTPIdleTimeout: 60500 * time.Millisecond, HTTPMaxHeaderBytes: 32768}
 	if c.Limits != want {
 		t.Fatalf("limits %+v, want %+v", c.Limits, want)

@@ -29,17 +29,39 @@ import (
 //     register a name twice);
 //   - metrics are never removed; the store is dropped with the connection.
 //
+// Unlike cardano-tracer's, a store is bounded: it keeps at most its limit
+// of names (DefaultMaxMetrics unless told otherwise) and no name longer
+// than MaxNameLen, so that a node reporting new names on every poll cannot
+// make Muninn grow without end. A real node reports a few hundred.
+//
 // One goroutine calls Apply (the poll loop; concurrent calls are
 // serialised); any number of readers call Snapshot, which never blocks and
 // never waits for Apply.
 type Store struct {
 	mu  sync.Mutex // serialises Apply; readers never take it
 	cur atomic.Pointer[Snapshot]
+	max int // the most names the store holds
 }
 
-// NewStore returns an empty store.
-func NewStore() *Store {
-	s := new(Store)
+// DefaultMaxMetrics is the most names a store holds unless told otherwise.
+const DefaultMaxMetrics = 20000
+
+// MaxNameLen is the longest metric name, in bytes, a store keeps.
+const MaxNameLen = 1024
+
+// NewStore returns an empty store that holds up to DefaultMaxMetrics names.
+func NewStore() *Store { return NewStoreLimit(0) }
+
+// Limit returns the most names the store holds.
+func (s *Store) Limit() int { return s.max }
+
+// NewStoreLimit returns an empty store that holds up to max names
+// (DefaultMaxMetrics when max is 0 or less).
+func NewStoreLimit(max int) *Store {
+	if max <= 0 {
+		max = DefaultMaxMetrics
+	}
+	s := &Store{max: max}
 	s.cur.Store(&emptySnapshot)
 	return s
 }
@@ -238,21 +260,29 @@ func load64(s string, i int) uint64 {
 // response one string of their own, apart from the message, so a kept
 // label never pins the message its name came from. A response that
 // changes nothing publishes nothing.
-func (s *Store) Apply(ms []Metric) {
+//
+// It returns how many reports it left out: those of names longer than
+// MaxNameLen and those of new names once the store holds its limit (the
+// new names of one response are taken in the store's order).
+func (s *Store) Apply(ms []Metric) (dropped int) {
 	if len(ms) == 0 {
-		return
+		return 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	prev := s.cur.Load()
-	next, ok := update(prev, ms)
+	next, dropped, ok := update(prev, ms, s.max)
 	if !ok {
-		next = rebuild(prev, ms) // a new name or a new kind: rare
+		next, dropped = rebuild(prev, ms, s.max) // a new name or a new kind: rare
 	}
 	if next != nil {
 		s.cur.Store(next)
 	}
+	return dropped
 }
+
+// kept reports whether a store keeps reports of m at all.
+func kept(m Metric) bool { return m.Value.Kind <= KindLabel && len(m.Name) <= MaxNameLen }
 
 // merge returns the value a metric holding old has after the report v.
 func merge(old, v Value) Value {
@@ -262,21 +292,29 @@ func merge(old, v Value) Value {
 	return v
 }
 
-// update returns prev with the values of ms, or nil when nothing changes.
-// It copies the samples or the label texts, never the names. It fails
-// (false) when a name is new or changes its kind.
-func update(prev *Snapshot, ms []Metric) (*Snapshot, bool) {
+// update returns prev with the values of ms, or nil when nothing changes,
+// and the number of reports left out (see Apply). It copies the samples or
+// the label texts, never the names. It fails (false) when a name is new
+// and there is room for it, or when a name changes its kind.
+func update(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int, _ bool) {
 	var (
 		samples []sample // copy of prev.samples, made on the first change
 		texts   []string // copy of prev.texts, made on the first label change
 	)
 	for _, m := range ms {
-		if m.Value.Kind > KindLabel {
+		if !kept(m) {
+			if m.Value.Kind <= KindLabel {
+				dropped++
+			}
 			continue
 		}
 		i, ok := prev.search(m.Name)
+		if !ok && prev.Len() >= limit {
+			dropped++
+			continue
+		}
 		if !ok || prev.samples[i].cls.kind() != m.Value.Kind {
-			return nil, false
+			return nil, 0, false
 		}
 		sm := prev.samples[i]
 		if samples != nil {
@@ -315,7 +353,7 @@ func update(prev *Snapshot, ms []Metric) (*Snapshot, bool) {
 		samples[i] = sm
 	}
 	if samples == nil && texts == nil {
-		return nil, true
+		return nil, dropped, true
 	}
 	next := &Snapshot{names: prev.names, namesH: prev.namesH, samples: prev.samples, texts: prev.texts, lay: prev.lay}
 	if samples != nil {
@@ -324,7 +362,7 @@ func update(prev *Snapshot, ms []Metric) (*Snapshot, bool) {
 	if texts != nil {
 		next.texts = texts
 	}
-	return next, true
+	return next, dropped, true
 }
 
 // entry is a metric while a snapshot is rebuilt.
@@ -334,12 +372,18 @@ type entry struct {
 }
 
 // rebuild returns prev with ms applied in order, for responses that add
-// names or change kinds.
-func rebuild(prev *Snapshot, ms []Metric) *Snapshot {
-	in := slices.DeleteFunc(slices.Clone(ms), func(m Metric) bool { return m.Value.Kind > KindLabel })
+// names or change kinds, and the number of reports left out (see Apply).
+func rebuild(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int) {
+	in := slices.DeleteFunc(slices.Clone(ms), func(m Metric) bool {
+		if m.Value.Kind <= KindLabel && !kept(m) {
+			dropped++
+		}
+		return !kept(m)
+	})
 	// Stable, so that the reports of one name keep their order.
 	slices.SortStableFunc(in, func(a, b Metric) int { return compareNames(a.Name, b.Name) })
-	es := make([]entry, 0, prev.Len()+len(in))
+	room := limit - prev.Len() // new names the store can take
+	es := make([]entry, 0, prev.Len()+min(len(in), max(room, 0)))
 	i, j := 0, 0
 	for i < prev.Len() || j < len(in) {
 		c := 1
@@ -358,15 +402,21 @@ func rebuild(prev *Snapshot, ms []Metric) *Snapshot {
 		case c == 0:
 			e = entry{prev.name(i), merge(prev.value(i), in[j].Value)}
 			i++
+		case room <= 0:
+			for name := in[j].Name; j < len(in) && in[j].Name == name; j++ {
+				dropped++
+			}
+			continue
 		default:
 			e = entry{in[j].Name, in[j].Value}
+			room--
 		}
 		for j++; j < len(in) && in[j].Name == e.name; j++ {
 			e.v = merge(e.v, in[j].Value)
 		}
 		es = append(es, e)
 	}
-	return build(es)
+	return build(es), dropped
 }
 
 // build makes the compact snapshot of es, which is sorted and unique, and

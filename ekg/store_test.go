@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -94,40 +95,106 @@ func TestStoreKeepsAndSorts(t *testing.T) {
 }
 
 // TestStoreMatchesModel applies pseudo-random responses and compares with
-// a plain map that implements the semantics directly.
+// a plain map that implements the semantics directly, with the default
+// limit and with one the responses run into: then a response's new names
+// are taken in name order while there is room (for these names, byte
+// order), and the rest are left out. Now and then a name is too long to
+// keep.
 func TestStoreMatchesModel(t *testing.T) {
 	t.Parallel()
-	s := ekg.NewStore()
-	model := map[string]ekg.Value{}
-	x := uint64(1)
-	rnd := func(n uint64) uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x % n }
-	for round := range 300 {
-		ms := make([]ekg.Metric, rnd(20))
-		for i := range ms {
-			name := fmt.Sprintf("n.%d", rnd(40))
-			var v ekg.Value
-			switch rnd(6) {
-			case 0:
-				v = ekg.Gauge(int64(rnd(10)) - 5)
-			case 1:
-				v = ekg.Label(fmt.Sprint(rnd(3)))
-			default:
-				v = ekg.Counter(int64(rnd(1000)))
+	long := "n." + strings.Repeat("x", ekg.MaxNameLen-2)
+	for _, limit := range []int{0, 25} {
+		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+			t.Parallel()
+			s := ekg.NewStoreLimit(limit)
+			if limit == 0 {
+				limit = ekg.DefaultMaxMetrics
 			}
-			ms[i] = ekg.Metric{Name: name, Value: v}
-			old, ok := model[name]
-			if ok && old.Kind == ekg.KindCounter && v.Kind == ekg.KindCounter {
-				v.Int = max(v.Int, old.Int)
+			model := map[string]ekg.Value{}
+			x := uint64(1)
+			rnd := func(n uint64) uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x % n }
+			for round := range 300 {
+				ms := make([]ekg.Metric, rnd(20))
+				for i := range ms {
+					name := fmt.Sprintf("n.%d", rnd(40))
+					switch rnd(50) {
+					case 0:
+						name = long // just short enough
+					case 1:
+						name = long + "y"
+					}
+					var v ekg.Value
+					switch rnd(6) {
+					case 0:
+						v = ekg.Gauge(int64(rnd(10)) - 5)
+					case 1:
+						v = ekg.Label(fmt.Sprint(rnd(3)))
+					default:
+						v = ekg.Counter(int64(rnd(1000)))
+					}
+					ms[i] = ekg.Metric{Name: name, Value: v}
+				}
+				var fresh []string
+				for _, m := range ms {
+					if _, ok := model[m.Name]; !ok && len(m.Name) <= ekg.MaxNameLen {
+						fresh = append(fresh, m.Name)
+					}
+				}
+				slices.Sort(fresh)
+				admit := map[string]bool{}
+				for _, name := range slices.Compact(fresh) {
+					if len(model)+len(admit) < limit {
+						admit[name] = true
+					}
+				}
+				wantDropped := 0
+				for _, m := range ms {
+					old, ok := model[m.Name]
+					if !ok && !admit[m.Name] {
+						wantDropped++
+						continue
+					}
+					v := m.Value
+					if ok && old.Kind == ekg.KindCounter && v.Kind == ekg.KindCounter {
+						v.Int = max(v.Int, old.Int)
+					}
+					model[m.Name] = v
+				}
+				if dropped := s.Apply(ms); dropped != wantDropped {
+					t.Fatalf("round %d: Apply left out %d reports, want %d", round, dropped, wantDropped)
+				}
+				if got := snapMap(s.Snapshot()); !maps.Equal(got, model) {
+					t.Fatalf("round %d: store %v, model %v", round, got, model)
+				}
+				if s.Snapshot().Len() != len(model) {
+					t.Fatalf("Len %d, want %d", s.Snapshot().Len(), len(model))
+				}
 			}
-			model[name] = v
-		}
-		s.Apply(ms)
-		if got := snapMap(s.Snapshot()); !maps.Equal(got, model) {
-			t.Fatalf("round %d: store %v, model %v", round, got, model)
-		}
-		if s.Snapshot().Len() != len(model) {
-			t.Fatalf("Len %d, want %d", s.Snapshot().Len(), len(model))
-		}
+			if limit < 40 && len(model) != limit {
+				t.Fatalf("the store holds %d names; the responses had more than its limit %d", len(model), limit)
+			}
+		})
+	}
+}
+
+// TestStoreFullPublishesNothingNew: once a store holds its limit, a
+// response that only brings more new names is left out whole, without
+// building a snapshot, while the names it holds are still updated.
+func TestStoreFullPublishesNothingNew(t *testing.T) {
+	t.Parallel()
+	s := ekg.NewStoreLimit(2)
+	if d := s.Apply([]ekg.Metric{{"a", ekg.Counter(1)}, {"b", ekg.Gauge(1)}}); d != 0 {
+		t.Fatalf("left out %d of two reports into an empty store", d)
+	}
+	full := s.Snapshot()
+	if d := s.Apply([]ekg.Metric{{"c", ekg.Counter(1)}, {"d", ekg.Label("x")}, {"c", ekg.Counter(2)}}); d != 3 || s.Snapshot() != full {
+		t.Fatalf("left out %d, published a new snapshot: %v; want 3 and none", d, s.Snapshot() != full)
+	}
+	if d := s.Apply([]ekg.Metric{{"e", ekg.Counter(1)}, {"a", ekg.Counter(5)}}); d != 1 {
+		t.Fatalf("left out %d, want 1", d)
+	}
+	if got := snapMap(s.Snapshot()); !maps.Equal(got, map[string]ekg.Value{"a": ekg.Counter(5), "b": ekg.Gauge(1)}) {
+		t.Fatalf("store %v", got)
 	}
 }
 

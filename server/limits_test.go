@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"muninn/ekg"
+	"muninn/internal/fakenode"
 	"muninn/muxproto"
 	"muninn/tracer"
 )
@@ -138,5 +142,84 @@ func TestHTTPConcurrencyLimit(t *testing.T) {
 	<-done
 	if w.Code != http.StatusOK {
 		t.Fatalf("after release: %d", w.Code)
+	}
+}
+
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestMetricsPerNodeLimit: a node reporting more metric names than
+// maxMetricsPerNode, and a name too long to keep, has the rest left out,
+// counted and warned about once per connection, while the names it has
+// keep being updated, its traces are written, and a node beside it is
+// untouched.
+func TestMetricsPerNodeLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 50
+	m, _ := newMetrics(t)
+	var logBuf lockedBuffer
+	sock := filepath.Join(t.TempDir(), "m.sock")
+	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, MaxMetricsPerNode: limit, Metrics: m,
+		Log: slog.New(slog.NewTextHandler(&logBuf, nil))})
+	greedy, good := newNode("greedy", 5), newNode("good", 5)
+	src := greedy.Metrics.(*ekg.MapSource)
+	for i := range 3 * limit {
+		src.Set(fmt.Sprintf("greedy.m%04d", i), ekg.Counter(int64(i)))
+	}
+	src.Set("greedy."+strings.Repeat("x", ekg.MaxNameLen), ekg.Gauge(1))
+	for _, n := range []*fakenode.Node{greedy, good} {
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serveNode(t, n, conn, true)
+	}
+	checkSeq(t, h.waitLines("greedy", "json", 5), "greedy", 5)
+	checkSeq(t, h.waitLines("good", "json", 5), "good", 5)
+	store := func(name string) *ekg.Snapshot {
+		for _, n := range h.srv.Registry().Nodes() {
+			if id, ok := n.Identity(); ok && id.Name == name {
+				return n.Store().Snapshot()
+			}
+		}
+		return nil
+	}
+	// The first poll leaves out 3·limit + 2 − limit reports; later ones
+	// bring only what changed (ekgRequestFull is off).
+	perPoll := float64(2*limit + 2)
+	waitFor(t, "the first poll of the greedy node", func() bool { return testutil.ToFloat64(m.ekgDropped) == perPoll })
+	src.Set("cardano.node.metrics.blockNum_int", ekg.Gauge(8))
+	src.Set("greedy.zzz", ekg.Gauge(1))
+	waitFor(t, "the kept metric to be updated and the new one left out", func() bool {
+		v, ok := store("greedy").Lookup("cardano.node.metrics.blockNum_int")
+		return ok && v == ekg.Gauge(8) && testutil.ToFloat64(m.ekgDropped) == perPoll+1
+	})
+	sn := store("greedy")
+	if sn.Len() != limit {
+		t.Fatalf("the greedy node's store holds %d names, want %d", sn.Len(), limit)
+	}
+	if v, ok := sn.Lookup(fmt.Sprintf("greedy.m%04d", limit-2)); !ok || v != ekg.Counter(limit-2) {
+		t.Fatalf("greedy.m%04d = %v, %v: the first names in order should be kept", limit-2, v, ok)
+	}
+	if n := store("good").Len(); n != 1 {
+		t.Fatalf("the good node's store holds %d names, want 1", n)
+	}
+	if n := strings.Count(logBuf.String(), "metrics left out"); n != 1 {
+		t.Fatalf("warned %d times, want once:\n%s", n, logBuf.String())
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -24,6 +25,7 @@ type Metrics struct {
 	rotations         prometheus.Counter
 	ekgPolls          prometheus.Counter
 	ekgPollFailures   prometheus.Counter
+	ekgDropped        prometheus.Counter
 	ingressOverruns   prometheus.Counter
 	handshakeRefusals prometheus.Counter
 	refused           prometheus.Counter
@@ -64,6 +66,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "EKG metric responses received from nodes."}),
 		ekgPollFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ekg_poll_failures_total",
 			Help: "EKG polls that ended with an error other than a disconnect or shutdown."}),
+		ekgDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ekg_metrics_dropped_total",
+			Help: fmt.Sprintf("EKG metric reports left out: new names beyond muninnLimits.maxMetricsPerNode, or names longer than %d bytes.", ekg.MaxNameLen)}),
 		ingressOverruns: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ingress_overruns_total",
 			Help: "Connections closed because a node sent more than the ingress limit."}),
 		handshakeRefusals: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_handshake_refusals_total",
@@ -78,7 +82,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Configuration reloads, by result."}, []string{"result"}),
 	}
 	cs := []prometheus.Collector{m.connections, m.disconnects, m.objectsReceived, m.bytesReceived, m.objectsWritten, m.bytesWritten,
-		m.writeErrors, m.rotations, m.ekgPolls, m.ekgPollFailures, m.ingressOverruns, m.handshakeRefusals,
+		m.writeErrors, m.rotations, m.ekgPolls, m.ekgPollFailures, m.ekgDropped, m.ingressOverruns, m.handshakeRefusals,
 		m.refused, m.reforwardDropped, m.reloadSuccessful, m.reloads}
 	var errs []error
 	for _, c := range cs {

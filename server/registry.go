@@ -55,6 +55,8 @@ type Registry struct {
 	mu    sync.Mutex
 	nodes map[string]*Node // by ID
 	held  map[string]*Node // "name:", "dir:" and "slug:" keys
+	// maxMetrics bounds each node's EKG store (0: ekg.DefaultMaxMetrics).
+	maxMetrics int
 }
 
 // NewRegistry returns an empty registry.
@@ -72,7 +74,7 @@ func (r *Registry) add(id, remote string, now time.Time) *Node {
 	for k := 2; r.nodes[unique] != nil; k++ {
 		unique = fmt.Sprintf("%s-%d", id, k)
 	}
-	n := &Node{ID: unique, Remote: remote, ConnectedAt: now, named: make(chan struct{}), store: ekg.NewStore()}
+	n := &Node{ID: unique, Remote: remote, ConnectedAt: now, named: make(chan struct{}), store: ekg.NewStoreLimit(r.maxMetrics)}
 	r.nodes[unique] = n
 	return n
 }

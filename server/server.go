@@ -33,6 +33,9 @@ type Options struct {
 	NameTimeout      time.Duration // how long to wait for NodeInfo; default 10 s
 	StopGrace        time.Duration // on shutdown, wait for a requested reply to start; default 100 ms
 	MaxConnections   int           // AcceptAt connections at once; more are refused (0: no limit)
+	// MaxMetricsPerNode bounds the metric names kept per node; a node's
+	// further new names are left out (0: ekg.DefaultMaxMetrics).
+	MaxMetricsPerNode int
 	// Reforward, when set, is offered every batch after it has been
 	// written to the local logs (hasForwarding).
 	Reforward interface{ Offer([]tracer.TraceObject) }
@@ -119,6 +122,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server options: %w", err)
 	}
 	s := &Server{opts: opts, log: opts.Log.With("component", "server"), reg: NewRegistry()}
+	s.reg.maxMetrics = opts.MaxMetricsPerNode
 	s.ekg.Store(&ekg.PollConfig{Period: opts.EKGPeriod, Full: opts.EKGFull, Spread: true})
 	s.soft, s.stopSoft = context.WithCancelCause(context.Background())
 	s.hard, s.stopHard = context.WithCancelCause(context.Background())

@@ -155,10 +155,20 @@ func (ss *session) run(parent context.Context) error {
 	go func() { // ekg
 		defer loops.Done()
 		settings := func() ekg.PollConfig { return *ss.srv.ekg.Load() }
+		warned := false
 		err := ekg.NewAcceptor(ss.mux.Channel(ekg.Protocol)).PollWith(ctx, settings, func(ms []ekg.Metric) {
-			ss.node.store.Apply(ms)
+			dropped := ss.node.store.Apply(ms)
 			ss.srv.opts.Metrics.ekgPolls.Inc()
 			ss.log.Debug("metrics polled", "count", len(ms))
+			if dropped > 0 {
+				ss.srv.opts.Metrics.ekgDropped.Add(float64(dropped))
+				if !warned {
+					warned = true
+					ss.log.Warn("metrics left out: the node reports more names than muninnLimits.maxMetricsPerNode allows, or too long ones",
+						"left_out", dropped, "kept", ss.node.store.Snapshot().Len(),
+						"maxMetricsPerNode", ss.node.store.Limit(), "max_name_bytes", ekg.MaxNameLen)
+				}
+			}
 		})
 		if r := classify(err); r != ReasonShutdown && r != ReasonPeerClosed {
 			ss.srv.opts.Metrics.ekgPollFailures.Inc()

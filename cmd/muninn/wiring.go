@@ -40,15 +40,16 @@ func logConfig(cfg *config.Config, log *slog.Logger) logging.Config {
 // serverOptions maps the file's network settings onto the server.
 func serverOptions(cfg *config.Config, logs *logging.Writer, m *server.Metrics, log *slog.Logger) server.Options {
 	o := server.Options{
-		NetworkMagic:   cfg.NetworkMagic,
-		RequestNum:     cfg.LoRequestNum,
-		EKGPeriod:      cfg.EKGRequestFreq,
-		EKGFull:        cfg.EKGRequestFull,
-		Logs:           logs,
-		Log:            log,
-		Metrics:        m,
-		MaxConnections: cfg.Limits.MaxConnections,
-		Mux:            muxproto.Config{IngressLimit: cfg.Limits.IngressLimit, MaxMessageSize: cfg.Limits.MaxMessageSize},
+		NetworkMagic:      cfg.NetworkMagic,
+		RequestNum:        cfg.LoRequestNum,
+		EKGPeriod:         cfg.EKGRequestFreq,
+		EKGFull:           cfg.EKGRequestFull,
+		Logs:              logs,
+		Log:               log,
+		Metrics:           m,
+		MaxConnections:    cfg.Limits.MaxConnections,
+		MaxMetricsPerNode: cfg.Limits.MaxMetricsPerNode,
+		Mux:               muxproto.Config{IngressLimit: cfg.Limits.IngressLimit, MaxMessageSize: cfg.Limits.MaxMessageSize},
 	}
 	for _, a := range cfg.Network.Addresses {
 		ep := server.Endpoint{Net: a.Net, Addr: a.Addr, Raw: a.Raw}
