@@ -12,7 +12,7 @@ import (
 //	muninnLimits:
 //	  maxConnections: 500            # node connections at once; more are refused (0: no limit)
 //	  ingressLimitBytes: 67108864    # bytes buffered per mini-protocol per connection
-//	  maxMessageBytes: 33554432      # largest single message from a node
+//	  maxMessageBytes: 33554432      # largest single message from a node (at most ingressLimitBytes)
 //	  maxMetricsPerNode: 20000       # EKG metric names kept per node; further new names are left out
 //	  httpMaxConcurrentRequests: 64  # HTTP requests served at once per port; more get 503
 //	  httpReadHeaderTimeoutSecs: 10
@@ -27,6 +27,23 @@ type Limits struct {
 	HTTPReadHeaderTimeout time.Duration
 	HTTPIdleTimeout       time.Duration
 	HTTPMaxHeaderBytes    int
+}
+
+// DefaultIngressLimitBytes is muninnLimits.ingressLimitBytes when it is not
+// set: the multiplexer's default (muxproto.DefaultConfig), which
+// maxMessageBytes must not exceed.
+const DefaultIngressLimitBytes = 64 << 20
+
+// check reports a maxMessageBytes larger than the ingress limit: such a
+// message could never be buffered.
+func (l Limits) check(add func(path string, err error)) {
+	ingress := l.IngressLimit
+	if ingress == 0 {
+		ingress = DefaultIngressLimitBytes
+	}
+	if l.MaxMessageSize > ingress {
+		add("muninnLimits.maxMessageBytes", problemf(ErrRange, "%d: more than ingressLimitBytes (%d)", l.MaxMessageSize, ingress))
+	}
 }
 
 func (d *decoder) limits(v value) Limits {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,5 +44,40 @@ func TestLimits(t *testing.T) {
 	}
 	if len(warns) != 1 || warns[0].Path != "muninnLimits.maxConection" {
 		t.Errorf("warnings %v, want one for the typo", warns)
+	}
+}
+
+// TestLimitsMessageAboveIngress: a maxMessageBytes that the ingress limit
+// (set, or its default) could never buffer is an error naming the file,
+// the line and the key.
+func TestLimitsMessageAboveIngress(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		limits string
+		bad    bool
+	}{
+		{"{ingressLimitBytes: 1048576, maxMessageBytes: 2097152}", true},
+		{"{maxMessageBytes: 104857600}", true}, // above the default 64 MiB
+		{"{maxMessageBytes: 67108864}", false},
+		{"{ingressLimitBytes: 1048576, maxMessageBytes: 1048576}", false},
+		{"{ingressLimitBytes: 1048576}", false}, // the default message size follows the limit down
+	} {
+		data := "networkMagic: 764824073\nnetwork: {tag: AcceptAt, contents: /run/m.sock}\n" +
+			"logging: [{logRoot: /l, logMode: FileMode, logFormat: ForMachine}]\nmuninnLimits: " + tc.limits + "\n"
+		_, _, err := Parse([]byte(data), "limits.yaml", WithWorkDir("/"))
+		if !tc.bad {
+			if err != nil {
+				t.Errorf("%s: %v", tc.limits, err)
+			}
+			continue
+		}
+		ps := Problems(err)
+		if len(ps) != 1 || ps[0].Path != "muninnLimits.maxMessageBytes" || !errors.Is(err, ErrRange) {
+			t.Errorf("%s: %v, want one range problem at muninnLimits.maxMessageBytes", tc.limits, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "limits.yaml:4") || !strings.Contains(msg, "ingressLimitBytes") {
+			t.Errorf("%s: %q names neither the file and line nor the other key", tc.limits, msg)
+		}
 	}
 }

@@ -50,6 +50,7 @@ func (c *Config) check(add func(path string, err error)) {
 		add("ekgRequestFreq", problemf(ErrRange, "%v: must be > 0", c.EKGRequestFreq))
 	}
 	c.checkEndpoints(add)
+	c.Limits.check(add)
 	if t := c.TLSCertificate; t != nil {
 		if t.CertFile == "" {
 			add("tlsCertificate.certificateFile", problemf(ErrEmpty, "no file name"))
