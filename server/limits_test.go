@@ -219,7 +219,7 @@ func TestMetricsPerNodeLimit(t *testing.T) {
 	if n := store("good").Len(); n != 1 {
 		t.Fatalf("the good node's store holds %d names, want 1", n)
 	}
-	if n := strings.Count(logBuf.String(), "metrics left out"); n != 1 {
+	if n := strings.Count(logBuf.String(), "muninnLimits.maxMetricsPerNode (50)"); n != 1 {
 		t.Fatalf("warned %d times, want once:\n%s", n, logBuf.String())
 	}
 }

@@ -164,9 +164,9 @@ func (ss *session) run(parent context.Context) error {
 				ss.srv.opts.Metrics.ekgDropped.Add(float64(dropped))
 				if !warned {
 					warned = true
-					ss.log.Warn("metrics left out: the node reports more names than muninnLimits.maxMetricsPerNode allows, or too long ones",
-						"left_out", dropped, "kept", ss.node.store.Snapshot().Len(),
-						"maxMetricsPerNode", ss.node.store.Limit(), "max_name_bytes", ekg.MaxNameLen)
+					ss.log.Warn(fmt.Sprintf("metrics left out: the node reports more names than muninnLimits.maxMetricsPerNode (%d) allows, or names over %d bytes; "+
+						"logged once per connection, counted in muninn_ekg_metrics_dropped_total", ss.node.store.Limit(), ekg.MaxNameLen),
+						"count", dropped, "kept", ss.node.store.Snapshot().Len())
 				}
 			}
 		})
