@@ -29,18 +29,22 @@ import (
 //     register a name twice);
 //   - metrics are never removed; the store is dropped with the connection.
 //
-// Unlike cardano-tracer's, a store is bounded: it keeps at most its limit
-// of names (DefaultMaxMetrics unless told otherwise) and no name longer
-// than MaxNameLen, so that a node reporting new names on every poll cannot
-// make Muninn grow without end. A real node reports a few hundred.
+// Unlike cardano-tracer's, a store is bounded, so that a node reporting
+// new names, or ever longer label texts, on every poll cannot make Muninn
+// grow without end: it keeps at most its limit of names
+// (DefaultMaxMetrics unless told otherwise), no name longer than
+// MaxNameLen, and names and label texts of BytesPerMetric bytes per name
+// of its limit in all. A real node reports a few hundred metrics, with
+// names of under a hundred bytes and short labels.
 //
 // One goroutine calls Apply (the poll loop; concurrent calls are
 // serialised); any number of readers call Snapshot, which never blocks and
 // never waits for Apply.
 type Store struct {
-	mu  sync.Mutex // serialises Apply; readers never take it
-	cur atomic.Pointer[Snapshot]
-	max int // the most names the store holds
+	mu       sync.Mutex // serialises Apply; readers never take it
+	cur      atomic.Pointer[Snapshot]
+	max      int // the most names the store holds
+	maxBytes int // the most bytes of names and label texts it holds
 }
 
 // DefaultMaxMetrics is the most names a store holds unless told otherwise.
@@ -48,6 +52,10 @@ const DefaultMaxMetrics = 20000
 
 // MaxNameLen is the longest metric name, in bytes, a store keeps.
 const MaxNameLen = 1024
+
+// BytesPerMetric is, per name of a store's limit, how many bytes of names
+// and label texts it holds in all: 10 MiB at DefaultMaxMetrics.
+const BytesPerMetric = 512
 
 // NewStore returns an empty store that holds up to DefaultMaxMetrics names.
 func NewStore() *Store { return NewStoreLimit(0) }
@@ -61,7 +69,7 @@ func NewStoreLimit(max int) *Store {
 	if max <= 0 {
 		max = DefaultMaxMetrics
 	}
-	s := &Store{max: max}
+	s := &Store{max: max, maxBytes: max * BytesPerMetric}
 	s.cur.Store(&emptySnapshot)
 	return s
 }
@@ -125,6 +133,7 @@ type Snapshot struct {
 	samples []sample              // sorted by name, see compareNames
 	texts   []string              // label texts
 	lay     *layout               // derived from the names alone; nil when empty
+	size    int                   // bytes of names and label texts
 }
 
 // layout is what the writers derive from the set of names; snapshots share
@@ -149,6 +158,14 @@ func (sn *Snapshot) skips(noSuffix bool) []uint32 {
 		return sn.lay.skip[1]
 	}
 	return sn.lay.skip[0]
+}
+
+// Size returns the bytes of the names and label texts held.
+func (sn *Snapshot) Size() int {
+	if sn == nil {
+		return 0
+	}
+	return sn.size
 }
 
 // Len returns the number of metrics.
@@ -262,8 +279,10 @@ func load64(s string, i int) uint64 {
 // changes nothing publishes nothing.
 //
 // It returns how many reports it left out: those of names longer than
-// MaxNameLen and those of new names once the store holds its limit (the
-// new names of one response are taken in the store's order).
+// MaxNameLen, those of new names once the store holds its limit of names
+// (the new names of one response are taken in the store's order), and
+// those that would take its names and label texts over their bytes (a
+// label then keeps its text).
 func (s *Store) Apply(ms []Metric) (dropped int) {
 	if len(ms) == 0 {
 		return 0
@@ -271,14 +290,26 @@ func (s *Store) Apply(ms []Metric) (dropped int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	prev := s.cur.Load()
-	next, dropped, ok := update(prev, ms, s.max)
+	lim := limits{names: s.max, bytes: s.maxBytes}
+	next, dropped, ok := update(prev, ms, lim)
 	if !ok {
-		next, dropped = rebuild(prev, ms, s.max) // a new name or a new kind: rare
+		next, dropped = rebuild(prev, ms, lim) // a new name or a new kind: rare
 	}
 	if next != nil {
 		s.cur.Store(next)
 	}
 	return dropped
+}
+
+// limits are a store's bounds.
+type limits struct{ names, bytes int }
+
+// textLen is what a value adds to a store's bytes.
+func textLen(v Value) int {
+	if v.Kind == KindLabel {
+		return len(v.Text)
+	}
+	return 0
 }
 
 // kept reports whether a store keeps reports of m at all.
@@ -296,10 +327,11 @@ func merge(old, v Value) Value {
 // and the number of reports left out (see Apply). It copies the samples or
 // the label texts, never the names. It fails (false) when a name is new
 // and there is room for it, or when a name changes its kind.
-func update(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int, _ bool) {
+func update(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int, _ bool) {
 	var (
 		samples []sample // copy of prev.samples, made on the first change
 		texts   []string // copy of prev.texts, made on the first label change
+		size    = prev.Size()
 	)
 	for _, m := range ms {
 		if !kept(m) {
@@ -309,7 +341,7 @@ func update(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int, _
 			continue
 		}
 		i, ok := prev.search(m.Name)
-		if !ok && prev.Len() >= limit {
+		if !ok && prev.Len() >= lim.names {
 			dropped++
 			continue
 		}
@@ -337,6 +369,12 @@ func update(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int, _
 			if cur == m.Value.Text {
 				continue
 			}
+			grown := size - len(cur) + len(m.Value.Text)
+			if grown > size && grown > lim.bytes {
+				dropped++
+				continue
+			}
+			size = grown
 			if texts == nil {
 				texts = slices.Clone(prev.texts)
 			}
@@ -355,7 +393,7 @@ func update(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int, _
 	if samples == nil && texts == nil {
 		return nil, dropped, true
 	}
-	next := &Snapshot{names: prev.names, namesH: prev.namesH, samples: prev.samples, texts: prev.texts, lay: prev.lay}
+	next := &Snapshot{names: prev.names, namesH: prev.namesH, samples: prev.samples, texts: prev.texts, lay: prev.lay, size: size}
 	if samples != nil {
 		next.samples = samples
 	}
@@ -373,7 +411,7 @@ type entry struct {
 
 // rebuild returns prev with ms applied in order, for responses that add
 // names or change kinds, and the number of reports left out (see Apply).
-func rebuild(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int) {
+func rebuild(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int) {
 	in := slices.DeleteFunc(slices.Clone(ms), func(m Metric) bool {
 		if m.Value.Kind <= KindLabel && !kept(m) {
 			dropped++
@@ -382,7 +420,8 @@ func rebuild(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int) 
 	})
 	// Stable, so that the reports of one name keep their order.
 	slices.SortStableFunc(in, func(a, b Metric) int { return compareNames(a.Name, b.Name) })
-	room := limit - prev.Len() // new names the store can take
+	room := lim.names - prev.Len() // new names the store can take
+	size := prev.Size()
 	es := make([]entry, 0, prev.Len()+min(len(in), max(room, 0)))
 	i, j := 0, 0
 	for i < prev.Len() || j < len(in) {
@@ -393,27 +432,47 @@ func rebuild(prev *Snapshot, ms []Metric, limit int) (_ *Snapshot, dropped int) 
 				c = compareNames(prev.name(i), in[j].Name)
 			}
 		}
-		var e entry
-		switch {
-		case c < 0:
+		if c < 0 {
 			es = append(es, entry{prev.name(i), prev.value(i)})
 			i++
 			continue
+		}
+		k := j + 1 // the reports of this name are in[j:k]
+		for k < len(in) && in[k].Name == in[j].Name {
+			k++
+		}
+		reports := k - j
+		var e, old entry
+		grows := 0 // what the name and its value add to the store's bytes
+		switch {
 		case c == 0:
-			e = entry{prev.name(i), merge(prev.value(i), in[j].Value)}
+			old = entry{prev.name(i), prev.value(i)}
+			e = entry{old.name, merge(old.v, in[j].Value)}
+			grows = -textLen(old.v)
 			i++
 		case room <= 0:
-			for name := in[j].Name; j < len(in) && in[j].Name == name; j++ {
-				dropped++
-			}
+			dropped += reports
+			j = k
 			continue
 		default:
 			e = entry{in[j].Name, in[j].Value}
-			room--
+			grows = len(e.name)
 		}
-		for j++; j < len(in) && in[j].Name == e.name; j++ {
+		for j++; j < k; j++ {
 			e.v = merge(e.v, in[j].Value)
 		}
+		grows += textLen(e.v)
+		switch {
+		case grows > 0 && size+grows > lim.bytes:
+			dropped += reports
+			if c == 0 {
+				es = append(es, old)
+			}
+			continue
+		case c != 0:
+			room--
+		}
+		size += grows
 		es = append(es, e)
 	}
 	return build(es), dropped
@@ -436,7 +495,7 @@ func build(es []entry) *Snapshot {
 	}
 	var names strings.Builder // its String does not copy
 	names.Grow(size)
-	sn := &Snapshot{samples: make([]sample, len(es))}
+	sn := &Snapshot{samples: make([]sample, len(es)), size: size}
 	if nLabels > 0 {
 		sn.texts = make([]string, 0, nLabels)
 	}
@@ -446,6 +505,7 @@ func build(es []entry) *Snapshot {
 		if e.v.Kind == KindLabel {
 			sm.val = int64(len(sn.texts))
 			sn.texts = append(sn.texts, e.v.Text)
+			sn.size += len(e.v.Text)
 		} else {
 			sm.val = e.v.Int
 		}

@@ -198,6 +198,55 @@ func TestStoreFullPublishesNothingNew(t *testing.T) {
 	}
 }
 
+// TestStoreBytesBudget: names and label texts together stay within
+// BytesPerMetric bytes per name of the store's limit. A report that would
+// take them over is left out, a label then keeping its text, whether it
+// brings a new name, a longer text or a new kind; shorter texts are
+// always taken.
+func TestStoreBytesBudget(t *testing.T) {
+	t.Parallel()
+	s := ekg.NewStoreLimit(4) // 2048 bytes
+	if budget := 4 * ekg.BytesPerMetric; budget != 2048 {
+		t.Fatalf("the steps below assume a budget of 2048 bytes, not %d", budget)
+	}
+	text := func(n int) ekg.Value { return ekg.Label(strings.Repeat("x", n)) }
+	for i, st := range []struct {
+		apply   []ekg.Metric
+		dropped int
+		size    int
+		want    map[string]ekg.Value
+	}{
+		{[]ekg.Metric{{"a", text(1000)}}, 0, 1001, map[string]ekg.Value{"a": text(1000)}},
+		{[]ekg.Metric{{"b", text(1000)}}, 0, 2002, map[string]ekg.Value{"a": text(1000), "b": text(1000)}},
+		{[]ekg.Metric{{"c", text(100)}}, 1, 2002, nil}, // a new name too big
+		{[]ekg.Metric{{"d", ekg.Counter(5)}}, 0, 2003, map[string]ekg.Value{"d": ekg.Counter(5)}},
+		{[]ekg.Metric{{"a", text(1040)}}, 0, 2043, map[string]ekg.Value{"a": text(1040)}}, // just fits
+		{[]ekg.Metric{{"a", text(2000)}}, 1, 2043, map[string]ekg.Value{"a": text(1040)}}, // a longer text too big
+		{[]ekg.Metric{{"a", text(10)}}, 0, 1013, map[string]ekg.Value{"a": text(10)}},     // shorter is taken
+		// e fits only in the room b's text leaves in the same response.
+		{[]ekg.Metric{{"b", ekg.Counter(3)}, {"e", text(1500)}}, 0, 1514, map[string]ekg.Value{"b": ekg.Counter(3), "e": text(1500)}},
+		{[]ekg.Metric{{"d", text(600)}}, 1, 1514, map[string]ekg.Value{"d": ekg.Counter(5)}}, // a new kind too big
+		{[]ekg.Metric{{"f", ekg.Counter(1)}, {"f", ekg.Counter(2)}}, 2, 1514, nil},           // four names held
+	} {
+		if d := s.Apply(st.apply); d != st.dropped {
+			t.Fatalf("step %d: left out %d reports, want %d", i, d, st.dropped)
+		}
+		sn := s.Snapshot()
+		size := 0
+		for m := range sn.All() {
+			size += len(m.Name) + len(m.Value.Text)
+		}
+		if sn.Size() != st.size || size != st.size {
+			t.Fatalf("step %d: Size %d, names and texts %d bytes; want %d", i, sn.Size(), size, st.size)
+		}
+		for name, want := range st.want {
+			if got, ok := sn.Lookup(name); !ok || got != want {
+				t.Fatalf("step %d: %s = %v (%d bytes), %v; want %v (%d bytes)", i, name, got.Kind, len(got.Text), ok, want.Kind, len(want.Text))
+			}
+		}
+	}
+}
+
 // TestStoreConcurrent runs Apply against readers that render what they
 // see; under -race it shows the snapshots are never written after being
 // published. Readers check that counters never go down and that a label

@@ -67,7 +67,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		ekgPollFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ekg_poll_failures_total",
 			Help: "EKG polls that ended with an error other than a disconnect or shutdown."}),
 		ekgDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ekg_metrics_dropped_total",
-			Help: fmt.Sprintf("EKG metric reports left out: new names beyond muninnLimits.maxMetricsPerNode, or names longer than %d bytes.", ekg.MaxNameLen)}),
+			Help: fmt.Sprintf("EKG metric reports left out: new names beyond muninnLimits.maxMetricsPerNode, names longer than %d bytes, "+
+				"and reports that would take a node's names and label texts over %d bytes per name allowed.", ekg.MaxNameLen, ekg.BytesPerMetric)}),
 		ingressOverruns: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_ingress_overruns_total",
 			Help: "Connections closed because a node sent more than the ingress limit."}),
 		handshakeRefusals: prometheus.NewCounter(prometheus.CounterOpts{Name: "muninn_handshake_refusals_total",
