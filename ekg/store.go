@@ -54,7 +54,7 @@ const DefaultMaxMetrics = 20000
 const MaxNameLen = 1024
 
 // BytesPerMetric is, per name of a store's limit, how many bytes of names
-// and label texts it holds in all: 10 MiB at DefaultMaxMetrics.
+// and label texts it holds in all: about 10 MB at DefaultMaxMetrics.
 const BytesPerMetric = 512
 
 // NewStore returns an empty store that holds up to DefaultMaxMetrics names.
@@ -69,7 +69,10 @@ func NewStoreLimit(max int) *Store {
 	if max <= 0 {
 		max = DefaultMaxMetrics
 	}
-	s := &Store{max: max, maxBytes: max * BytesPerMetric}
+	s := &Store{max: max, maxBytes: math.MaxInt}
+	if max < math.MaxInt/BytesPerMetric {
+		s.maxBytes = max * BytesPerMetric
+	}
 	s.cur.Store(&emptySnapshot)
 	return s
 }
@@ -273,16 +276,16 @@ func load64(s string, i int) uint64 {
 // Apply merges one poll response into the store and publishes the result.
 // Metrics the response repeats are applied in order; values of a Kind
 // other than counter, gauge and label are ignored. Apply copies the names
-// and keeps the label texts of ms: the decoder gives the label texts of a
-// response one string of their own, apart from the message, so a kept
-// label never pins the message its name came from. A response that
+// and the label texts it keeps, so that nothing it keeps pins the message
+// or the decoder's string of all the response's texts. A response that
 // changes nothing publishes nothing.
 //
 // It returns how many reports it left out: those of names longer than
-// MaxNameLen, those of new names once the store holds its limit of names
-// (the new names of one response are taken in the store's order), and
-// those that would take its names and label texts over their bytes (a
-// label then keeps its text).
+// MaxNameLen, those of new names once the store holds its limit of names,
+// and those that would take its names and label texts over their bytes (a
+// label then keeps its text). Reports are decided in the response's order,
+// each against the store as the reports before it have left it: within a
+// response, and across polls, the first come are taken.
 func (s *Store) Apply(ms []Metric) (dropped int) {
 	if len(ms) == 0 {
 		return 0
@@ -326,7 +329,8 @@ func merge(old, v Value) Value {
 // update returns prev with the values of ms, or nil when nothing changes,
 // and the number of reports left out (see Apply). It copies the samples or
 // the label texts, never the names. It fails (false) when a name is new
-// and there is room for it, or when a name changes its kind.
+// and fits, or when a name changes its kind; it decides every other report
+// as rebuild would, in the response's order.
 func update(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int, _ bool) {
 	var (
 		samples []sample // copy of prev.samples, made on the first change
@@ -341,11 +345,14 @@ func update(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int, 
 			continue
 		}
 		i, ok := prev.search(m.Name)
-		if !ok && prev.Len() >= lim.names {
-			dropped++
-			continue
+		if !ok {
+			if !fits(prev.Len(), size, len(m.Name)+textLen(m.Value), lim) {
+				dropped++
+				continue
+			}
+			return nil, 0, false
 		}
-		if !ok || prev.samples[i].cls.kind() != m.Value.Kind {
+		if prev.samples[i].cls.kind() != m.Value.Kind {
 			return nil, 0, false
 		}
 		sm := prev.samples[i]
@@ -369,16 +376,16 @@ func update(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int, 
 			if cur == m.Value.Text {
 				continue
 			}
-			grown := size - len(cur) + len(m.Value.Text)
-			if grown > size && grown > lim.bytes {
+			grows := len(m.Value.Text) - len(cur)
+			if grows > 0 && size+grows > lim.bytes {
 				dropped++
 				continue
 			}
-			size = grown
+			size += grows
 			if texts == nil {
 				texts = slices.Clone(prev.texts)
 			}
-			texts[sm.val] = m.Value.Text
+			texts[sm.val] = strings.Clone(m.Value.Text) // not the response's string of all its texts
 			c := classifyLabel(m.Value.Text)
 			if c == sm.cls {
 				continue
@@ -403,6 +410,12 @@ func update(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int, 
 	return next, dropped, true
 }
 
+// fits reports whether a store holding names names and size bytes can
+// take a new name that adds cost bytes.
+func fits(names, size, cost int, lim limits) bool {
+	return names < lim.names && size+cost <= lim.bytes
+}
+
 // entry is a metric while a snapshot is rebuilt.
 type entry struct {
 	name string
@@ -410,19 +423,60 @@ type entry struct {
 }
 
 // rebuild returns prev with ms applied in order, for responses that add
-// names or change kinds, and the number of reports left out (see Apply).
+// names or change kinds, and the number of reports left out (see Apply);
+// nil when it takes none. It first decides each report in the response's
+// order, against the store as the reports before it have left it, then
+// merges the reports it takes.
 func rebuild(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int) {
-	in := slices.DeleteFunc(slices.Clone(ms), func(m Metric) bool {
-		if m.Value.Kind <= KindLabel && !kept(m) {
-			dropped++
+	var (
+		in      = make([]Metric, 0, len(ms)) // the reports taken
+		now     = make(map[string]Value)     // the values this response has set so far
+		names   = prev.Len()
+		size    = prev.Size()
+		changed = false
+	)
+	for _, m := range ms {
+		if !kept(m) {
+			if m.Value.Kind <= KindLabel {
+				dropped++
+			}
+			continue
 		}
-		return !kept(m)
-	})
+		cur, ok := now[m.Name]
+		if !ok {
+			cur, ok = prev.Lookup(m.Name)
+		}
+		v := m.Value
+		if !ok {
+			if !fits(names, size, len(m.Name)+textLen(v), lim) {
+				dropped++
+				continue
+			}
+			names++
+			size += len(m.Name) + textLen(v)
+			changed = true
+		} else {
+			v = merge(cur, v)
+			grows := textLen(v) - textLen(cur)
+			if grows > 0 && size+grows > lim.bytes {
+				dropped++
+				continue
+			}
+			size += grows
+			changed = changed || v != cur
+		}
+		now[m.Name] = v
+		if m.Value.Kind == KindLabel {
+			m.Value.Text = strings.Clone(m.Value.Text) // not the response's string of all its texts
+		}
+		in = append(in, m)
+	}
+	if !changed {
+		return nil, dropped
+	}
 	// Stable, so that the reports of one name keep their order.
 	slices.SortStableFunc(in, func(a, b Metric) int { return compareNames(a.Name, b.Name) })
-	room := lim.names - prev.Len() // new names the store can take
-	size := prev.Size()
-	es := make([]entry, 0, prev.Len()+min(len(in), max(room, 0)))
+	es := make([]entry, 0, prev.Len()+len(in))
 	i, j := 0, 0
 	for i < prev.Len() || j < len(in) {
 		c := 1
@@ -432,47 +486,21 @@ func rebuild(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int)
 				c = compareNames(prev.name(i), in[j].Name)
 			}
 		}
-		if c < 0 {
+		var e entry
+		switch {
+		case c < 0:
 			es = append(es, entry{prev.name(i), prev.value(i)})
 			i++
 			continue
-		}
-		k := j + 1 // the reports of this name are in[j:k]
-		for k < len(in) && in[k].Name == in[j].Name {
-			k++
-		}
-		reports := k - j
-		var e, old entry
-		grows := 0 // what the name and its value add to the store's bytes
-		switch {
 		case c == 0:
-			old = entry{prev.name(i), prev.value(i)}
-			e = entry{old.name, merge(old.v, in[j].Value)}
-			grows = -textLen(old.v)
+			e = entry{prev.name(i), merge(prev.value(i), in[j].Value)}
 			i++
-		case room <= 0:
-			dropped += reports
-			j = k
-			continue
 		default:
 			e = entry{in[j].Name, in[j].Value}
-			grows = len(e.name)
 		}
-		for j++; j < k; j++ {
+		for j++; j < len(in) && in[j].Name == e.name; j++ {
 			e.v = merge(e.v, in[j].Value)
 		}
-		grows += textLen(e.v)
-		switch {
-		case grows > 0 && size+grows > lim.bytes:
-			dropped += reports
-			if c == 0 {
-				es = append(es, old)
-			}
-			continue
-		case c != 0:
-			room--
-		}
-		size += grows
 		es = append(es, e)
 	}
 	return build(es), dropped

@@ -95,83 +95,102 @@ func TestStoreKeepsAndSorts(t *testing.T) {
 }
 
 // TestStoreMatchesModel applies pseudo-random responses and compares with
-// a plain map that implements the semantics directly, with the default
-// limit and with one the responses run into: then a response's new names
-// are taken in name order while there is room (for these names, byte
-// order), and the rest are left out. Now and then a name is too long to
-// keep.
+// a plain map that implements the semantics directly: with the default
+// limit; with one the responses run into by names; and with long label
+// texts that run into the bytes. Each report is taken or left out in the
+// response's order, against what the reports before it left. Now and then
+// a name is too long to keep.
 func TestStoreMatchesModel(t *testing.T) {
 	t.Parallel()
 	long := "n." + strings.Repeat("x", ekg.MaxNameLen-2)
-	for _, limit := range []int{0, 25} {
-		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+	for _, tc := range []struct {
+		limit   int
+		maxText uint64 // label texts are up to this long
+	}{{0, 3}, {25, 3}, {25, 4000}} {
+		t.Run(fmt.Sprintf("limit %d texts %d", tc.limit, tc.maxText), func(t *testing.T) {
 			t.Parallel()
+			limit := tc.limit
 			s := ekg.NewStoreLimit(limit)
 			if limit == 0 {
 				limit = ekg.DefaultMaxMetrics
 			}
+			budget := limit * ekg.BytesPerMetric
 			model := map[string]ekg.Value{}
+			size := 0 // of the model's names and texts
+			textLen := func(v ekg.Value) int { return len(v.Text) }
 			x := uint64(1)
 			rnd := func(n uint64) uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x % n }
+			budgetHit := false
 			for round := range 300 {
 				ms := make([]ekg.Metric, rnd(20))
 				for i := range ms {
-					name := fmt.Sprintf("n.%d", rnd(40))
+					k := rnd(40)
+					name := fmt.Sprintf("n.%d", k)
 					switch rnd(50) {
 					case 0:
 						name = long // just short enough
 					case 1:
 						name = long + "y"
 					}
+					// Mostly each name keeps its kind, so that whole
+					// responses take Apply's quick path; now and then one
+					// changes it.
+					if rnd(20) == 0 {
+						k = rnd(6)
+					}
 					var v ekg.Value
-					switch rnd(6) {
+					switch k % 6 {
 					case 0:
 						v = ekg.Gauge(int64(rnd(10)) - 5)
-					case 1:
-						v = ekg.Label(fmt.Sprint(rnd(3)))
+					case 1, 2:
+						v = ekg.Label(strings.Repeat(fmt.Sprint(rnd(3)), 1+int(rnd(tc.maxText))))
 					default:
 						v = ekg.Counter(int64(rnd(1000)))
 					}
 					ms[i] = ekg.Metric{Name: name, Value: v}
 				}
-				var fresh []string
-				for _, m := range ms {
-					if _, ok := model[m.Name]; !ok && len(m.Name) <= ekg.MaxNameLen {
-						fresh = append(fresh, m.Name)
-					}
-				}
-				slices.Sort(fresh)
-				admit := map[string]bool{}
-				for _, name := range slices.Compact(fresh) {
-					if len(model)+len(admit) < limit {
-						admit[name] = true
-					}
-				}
 				wantDropped := 0
 				for _, m := range ms {
-					old, ok := model[m.Name]
-					if !ok && !admit[m.Name] {
+					if len(m.Name) > ekg.MaxNameLen {
 						wantDropped++
 						continue
 					}
+					old, ok := model[m.Name]
 					v := m.Value
-					if ok && old.Kind == ekg.KindCounter && v.Kind == ekg.KindCounter {
-						v.Int = max(v.Int, old.Int)
+					grows := len(m.Name) + textLen(v)
+					if ok {
+						if old.Kind == ekg.KindCounter && v.Kind == ekg.KindCounter {
+							v.Int = max(v.Int, old.Int)
+						}
+						grows = textLen(v) - textLen(old)
+					} else if len(model) >= limit {
+						wantDropped++
+						continue
 					}
+					if grows > 0 && size+grows > budget {
+						wantDropped++
+						budgetHit = true
+						continue
+					}
+					size += grows
 					model[m.Name] = v
 				}
 				if dropped := s.Apply(ms); dropped != wantDropped {
 					t.Fatalf("round %d: Apply left out %d reports, want %d", round, dropped, wantDropped)
 				}
-				if got := snapMap(s.Snapshot()); !maps.Equal(got, model) {
+				sn := s.Snapshot()
+				if got := snapMap(sn); !maps.Equal(got, model) {
 					t.Fatalf("round %d: store %v, model %v", round, got, model)
 				}
-				if s.Snapshot().Len() != len(model) {
-					t.Fatalf("Len %d, want %d", s.Snapshot().Len(), len(model))
+				if sn.Len() != len(model) || sn.Size() != size {
+					t.Fatalf("round %d: Len %d, Size %d; want %d, %d", round, sn.Len(), sn.Size(), len(model), size)
 				}
 			}
-			if limit < 40 && len(model) != limit {
+			if limit < 40 && len(model) != limit && tc.maxText < 100 {
 				t.Fatalf("the store holds %d names; the responses had more than its limit %d", len(model), limit)
+			}
+			if tc.maxText > 100 && !budgetHit {
+				t.Fatal("the responses never ran into the bytes")
 			}
 		})
 	}
@@ -223,10 +242,12 @@ func TestStoreBytesBudget(t *testing.T) {
 		{[]ekg.Metric{{"a", text(1040)}}, 0, 2043, map[string]ekg.Value{"a": text(1040)}}, // just fits
 		{[]ekg.Metric{{"a", text(2000)}}, 1, 2043, map[string]ekg.Value{"a": text(1040)}}, // a longer text too big
 		{[]ekg.Metric{{"a", text(10)}}, 0, 1013, map[string]ekg.Value{"a": text(10)}},     // shorter is taken
-		// e fits only in the room b's text leaves in the same response.
+		// e fits only in the room b's text, earlier in the response, leaves.
 		{[]ekg.Metric{{"b", ekg.Counter(3)}, {"e", text(1500)}}, 0, 1514, map[string]ekg.Value{"b": ekg.Counter(3), "e": text(1500)}},
 		{[]ekg.Metric{{"d", text(600)}}, 1, 1514, map[string]ekg.Value{"d": ekg.Counter(5)}}, // a new kind too big
 		{[]ekg.Metric{{"f", ekg.Counter(1)}, {"f", ekg.Counter(2)}}, 2, 1514, nil},           // four names held
+		{[]ekg.Metric{{"a", text(544)}}, 0, 2048, map[string]ekg.Value{"a": text(544)}},      // exactly the budget
+		{[]ekg.Metric{{"a", text(545)}}, 1, 2048, map[string]ekg.Value{"a": text(544)}},      // one byte over
 	} {
 		if d := s.Apply(st.apply); d != st.dropped {
 			t.Fatalf("step %d: left out %d reports, want %d", i, d, st.dropped)
@@ -245,6 +266,74 @@ func TestStoreBytesBudget(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStoreFullByBytesPublishesNothing: a store whose bytes are used up
+// publishes nothing for the reports it leaves out, whether they bring a
+// new name or a new kind.
+func TestStoreFullByBytesPublishesNothing(t *testing.T) {
+	t.Parallel()
+	s := ekg.NewStoreLimit(4) // 2048 bytes
+	s.Apply([]ekg.Metric{{"a", ekg.Label(strings.Repeat("x", 2046))}, {"d", ekg.Counter(1)}})
+	full := s.Snapshot()
+	if full.Size() != 2048 {
+		t.Fatalf("Size %d, want 2048", full.Size())
+	}
+	for _, tc := range []struct {
+		ms      []ekg.Metric
+		dropped int
+	}{
+		{[]ekg.Metric{{"b", ekg.Gauge(1)}}, 1},    // a new name
+		{[]ekg.Metric{{"d", ekg.Label("zz")}}, 1}, // a new kind, longer
+		{[]ekg.Metric{{"d", ekg.Label("zz")}, {"b", ekg.Gauge(1)}, {"d", ekg.Counter(0)}}, 2},
+	} {
+		if d := s.Apply(tc.ms); d != tc.dropped || s.Snapshot() != full {
+			t.Fatalf("%v: left out %d, published %v; want %d and nothing", tc.ms, d, s.Snapshot() != full, tc.dropped)
+		}
+	}
+}
+
+// TestStoreKeepsNoResponseText: the decoder puts a response's label texts
+// in one string; a kept label must not pin it, or a short text kept from
+// each poll would hold every poll's texts, left-out ones included. Each
+// poll here changes one label the store has (Apply's quick path) or adds
+// one (its rebuild), next to a 1 MiB label under a name too long to keep.
+func TestStoreKeepsNoResponseText(t *testing.T) {
+	const polls = 40
+	big := ekg.Label(strings.Repeat("x", 1<<20))
+	tooLong := strings.Repeat("n", ekg.MaxNameLen+1)
+	s := ekg.NewStore()
+	first := make([]ekg.Metric, polls)
+	for i := range first {
+		first[i] = ekg.Metric{Name: fmt.Sprintf("has.%02d", i), Value: ekg.Label("-")}
+	}
+	s.Apply(first)
+	for _, path := range []string{"has", "new"} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range polls {
+			msg := ekg.Encode(ekg.MsgResp{Metrics: []ekg.Metric{
+				{Name: fmt.Sprintf("%s.%02d", path, i), Value: ekg.Label(fmt.Sprint(i))},
+				{Name: tooLong, Value: big},
+			}})
+			ms, err := ekg.DecodeResponse(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := s.Apply(ms); d != 1 {
+				t.Fatalf("%s, poll %d: left out %d reports, want the one under a name too long", path, i, d)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		t.Logf("%s: the store holds %d metrics in %d bytes; the heap grew by %d bytes", path, s.Snapshot().Len(), s.Snapshot().Size(), grown)
+		if grown > 8<<20 {
+			t.Fatalf("%s: after %d polls the heap grew by %.1f MiB: kept labels pin their responses' texts", path, polls, float64(grown)/(1<<20))
+		}
+	}
+	runtime.KeepAlive(s)
 }
 
 // TestStoreConcurrent runs Apply against readers that render what they
