@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -53,31 +54,31 @@ func TestLimits(t *testing.T) {
 func TestLimitsMessageAboveIngress(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		limits string
-		bad    bool
+		limits string // the lines under muninnLimits
+		line   int    // of the problem, 0 for none
 	}{
-		{"{ingressLimitBytes: 1048576, maxMessageBytes: 2097152}", true},
-		{"{maxMessageBytes: 104857600}", true}, // above the default 64 MiB
-		{"{maxMessageBytes: 67108864}", false},
-		{"{ingressLimitBytes: 1048576, maxMessageBytes: 1048576}", false},
-		{"{ingressLimitBytes: 1048576}", false}, // the default message size follows the limit down
+		{"  ingressLimitBytes: 1048576\n  maxMessageBytes: 2097152", 6},
+		{"  maxMessageBytes: 104857600", 5}, // above the default 64 MiB
+		{"  maxMessageBytes: 67108864", 0},
+		{"  ingressLimitBytes: 1048576\n  maxMessageBytes: 1048576", 0},
+		{"  ingressLimitBytes: 1048576", 0}, // the default message size follows the limit down
 	} {
 		data := "networkMagic: 764824073\nnetwork: {tag: AcceptAt, contents: /run/m.sock}\n" +
-			"logging: [{logRoot: /l, logMode: FileMode, logFormat: ForMachine}]\nmuninnLimits: " + tc.limits + "\n"
+			"logging: [{logRoot: /l, logMode: FileMode, logFormat: ForMachine}]\nmuninnLimits:\n" + tc.limits + "\n"
 		_, _, err := Parse([]byte(data), "limits.yaml", WithWorkDir("/"))
-		if !tc.bad {
+		if tc.line == 0 {
 			if err != nil {
-				t.Errorf("%s: %v", tc.limits, err)
+				t.Errorf("%q: %v", tc.limits, err)
 			}
 			continue
 		}
 		ps := Problems(err)
 		if len(ps) != 1 || ps[0].Path != "muninnLimits.maxMessageBytes" || !errors.Is(err, ErrRange) {
-			t.Errorf("%s: %v, want one range problem at muninnLimits.maxMessageBytes", tc.limits, err)
+			t.Errorf("%q: %v, want one range problem at muninnLimits.maxMessageBytes", tc.limits, err)
 			continue
 		}
-		if msg := err.Error(); !strings.Contains(msg, "limits.yaml:4") || !strings.Contains(msg, "ingressLimitBytes") {
-			t.Errorf("%s: %q names neither the file and line nor the other key", tc.limits, msg)
+		if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("limits.yaml:%d", tc.line)) || !strings.Contains(msg, "ingressLimitBytes") {
+			t.Errorf("%q: %q names neither the file and the key's line %d nor the other key", tc.limits, msg, tc.line)
 		}
 	}
 }
