@@ -380,6 +380,47 @@ func TestForwarderRejects(t *testing.T) {
 	})
 }
 
+// TestForwarderReplyBound: a request naming a value again and again, so
+// that its reply would exceed MaxReplyBytes, ends the Forwarder with
+// ErrReplyTooLarge before the reply is built; the same request naming it
+// a few times is answered.
+func TestForwarderReplyBound(t *testing.T) {
+	value := bytes.Repeat([]byte("v"), 1<<10)
+	request := func(times int) []byte {
+		names := make([]string, times)
+		for i := range names {
+			names[i] = "Big"
+		}
+		return datapoint.Encode(datapoint.MsgRequest{Names: names})
+	}
+	eachPair(t, func(t *testing.T, ctx context.Context, acc, fwd *muxproto.Mux) {
+		var store datapoint.Store
+		store.Set("Big", value)
+		f := datapoint.NewForwarder(fwd.Channel(datapoint.Protocol), &store)
+		run, _ := goRun(t, f.Run)
+		ch := acc.Channel(datapoint.Protocol)
+		if err := ch.Send(ctx, request(3)); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		reply, err := ch.Recv(ctx)
+		if err != nil {
+			t.Fatalf("receive: %v", err)
+		}
+		items, err := datapoint.DecodeReply(reply)
+		if err != nil || len(items) != 3 || !bytes.Equal(items[2].Value, value) {
+			t.Fatalf("reply to three names: %d items, %v", len(items), err)
+		}
+		// 8 200 names of 1 KiB each come to over 8 MiB, in a request of 33 KB.
+		big := request(datapoint.MaxReplyBytes/len(value) + 8)
+		if err := ch.Send(ctx, big); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		if err := run.wait(t, ctx); !errors.Is(err, datapoint.ErrReplyTooLarge) {
+			t.Fatalf("Forwarder.Run after a request of %d bytes: %v, want ErrReplyTooLarge", len(big), err)
+		}
+	})
+}
+
 // TestQueryAfterRunEnded: once Run has returned, Query fails at once.
 func TestQueryAfterRunEnded(t *testing.T) {
 	eachPair(t, func(t *testing.T, ctx context.Context, acc, fwd *muxproto.Mux) {

@@ -2,6 +2,7 @@ package datapoint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -47,16 +48,34 @@ func (s *Store) Get(name string) ([]byte, bool) {
 	return v, ok
 }
 
-// lookup answers a request: one item per name, in order.
-func (s *Store) lookup(names []string) []Item {
-	items := make([]Item, len(names))
+// MaxReplyBytes bounds a reply a Forwarder builds. A request may name a
+// value many times over, and each time the value is sent again: without a
+// bound a small request could make a reply of gigabytes.
+const MaxReplyBytes = 8 << 20
+
+// ErrReplyTooLarge: a request whose reply would exceed MaxReplyBytes.
+var ErrReplyTooLarge = errors.New("data point reply too large")
+
+// itemOverhead is more than the CBOR an item adds to its name and value.
+const itemOverhead = 24
+
+// lookup answers a request: one item per name, in order. It fails, before
+// building anything, when the reply would exceed MaxReplyBytes.
+func (s *Store) lookup(names []string) ([]Item, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	size := 0
+	for _, n := range names {
+		if size += len(n) + len(s.m[n]) + itemOverhead; size > MaxReplyBytes {
+			return nil, fmt.Errorf("%w: a request for %d names would take more than %d bytes", ErrReplyTooLarge, len(names), MaxReplyBytes)
+		}
+	}
+	items := make([]Item, len(names))
 	for i, n := range names {
 		v, ok := s.m[n]
 		items[i] = Item{Name: n, Value: v, Present: ok}
 	}
-	return items
+	return items, nil
 }
 
 // Forwarder answers DataPoint requests from a Store: the node's side.
@@ -77,7 +96,8 @@ func NewForwarder(ch *muxproto.Channel, store *Store) *Forwarder {
 // Run answers each request with one item per requested name, in order (a
 // name asked twice is answered twice), Nothing for names not in the store.
 // It returns nil when the acceptor sends MsgDone, ctx.Err() when
-// cancelled, and otherwise the first channel error or invalid message
+// cancelled, ErrReplyTooLarge for a request whose reply would exceed
+// MaxReplyBytes, and otherwise the first channel error or invalid message
 // (wrapping muxproto.ErrDecode).
 func (f *Forwarder) Run(ctx context.Context) error {
 	st := StateIdle
@@ -100,7 +120,11 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		if !ok { // MsgDone
 			return nil
 		}
-		reply := MsgReply{Items: f.store.lookup(req.Names)}
+		items, err := f.store.lookup(req.Names)
+		if err != nil {
+			return err
+		}
+		reply := MsgReply{Items: items}
 		if st, err = next(st, AgencyNode, reply.tag()); err != nil {
 			return err
 		}

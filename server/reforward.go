@@ -43,7 +43,11 @@ type ReforwardOptions struct {
 	Self              ekg.Source         // Muninn's own metrics, served on EKG; nil: none
 	NodeInfo          datapoint.NodeInfo // describes this Muninn, served as "NodeInfo"
 	HandshakeTimeout  time.Duration      // default muxproto.DefaultHandshakeTimeout
-	Mux               muxproto.Config
+	// Mux tunes the downstream connections. A downstream only sends
+	// requests, which are small, so unless it is set its ingress is held to
+	// DownstreamIngress: a downstream cannot make Muninn buffer the
+	// megabytes a node may send.
+	Mux muxproto.Config
 	// DropReportEvery: drops are logged at most this often per downstream;
 	// default 10 s.
 	DropReportEvery time.Duration
@@ -67,6 +71,9 @@ func (o *ReforwardOptions) setDefaults() error {
 	}
 	if o.HandshakeTimeout == 0 {
 		o.HandshakeTimeout = muxproto.DefaultHandshakeTimeout
+	}
+	if o.Mux.IngressLimit == 0 && o.Mux.MaxMessageSize == 0 {
+		o.Mux.IngressLimit, o.Mux.MaxMessageSize = DownstreamIngress, DownstreamIngress
 	}
 	var errs []error
 	if len(o.AcceptAt) == 0 && len(o.ConnectTo) == 0 {
@@ -92,6 +99,11 @@ func (o *ReforwardOptions) setDefaults() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DownstreamIngress bounds, by default, what a downstream acceptor may have
+// buffered per mini-protocol, and so its largest message: a request for
+// objects, metrics or data points is a few bytes to a few kilobytes.
+const DownstreamIngress = 1 << 20
 
 // ErrReforwarderClosed is returned by Listen after Shutdown or Close.
 var ErrReforwarderClosed = errors.New("re-forwarder closed")

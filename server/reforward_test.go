@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -520,6 +521,43 @@ func TestReforwardServesEKGAndNodeInfo(t *testing.T) {
 	}
 	if _, err := p.dp.Value(ctx, "NodeStartupInfo"); !errors.Is(err, datapoint.ErrNotAvailable) {
 		t.Fatalf("NodeStartupInfo: %v, want not available", err)
+	}
+}
+
+// TestReforwardDownstreamRequestBounds: a downstream that asks for
+// NodeInfo tens of thousands of times in one request, or sends a request
+// larger than DownstreamIngress, loses its own connection before Muninn
+// builds or buffers megabytes for it; another downstream is answered as
+// before.
+func TestReforwardDownstreamRequestBounds(t *testing.T) {
+	t.Parallel()
+	ni := datapoint.NodeInfo{Name: "muninn-eu-1", Protocol: "Muninn", Version: "0.1.0",
+		StartTime: time.Unix(1700000000, 0).UTC(), SystemStartTime: time.Unix(1700000000, 0).UTC()}
+	r := startReforwarder(t, ReforwardOptions{AcceptAt: []Endpoint{listenEndpoint(t, "unix")}, NodeInfo: ni})
+	good := connectDown(t, r, downPeerOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	repeated := make([]string, datapoint.MaxReplyBytes/len(ni.JSON())+1)
+	for i := range repeated {
+		repeated[i] = datapoint.NodeInfoName
+	}
+	for _, tc := range []struct {
+		what  string
+		names []string
+	}{
+		{fmt.Sprintf("NodeInfo %d times", len(repeated)), repeated},
+		{"a name of 2 MiB", []string{strings.Repeat("n", 2<<20)}},
+	} {
+		greedy := connectDown(t, r, downPeerOpts{})
+		waitDownstreams(t, r, 2)
+		if items, err := greedy.dp.Query(ctx, tc.names); err == nil {
+			t.Fatalf("%s: answered with %d items", tc.what, len(items))
+		}
+		greedy.stop()
+		waitDownstreams(t, r, 1)
+		if info, err := good.dp.NodeInfo(ctx); err != nil || info.Name != ni.Name {
+			t.Fatalf("after %s, the other downstream's NodeInfo: %+v, %v", tc.what, info, err)
+		}
 	}
 }
 
