@@ -2,6 +2,9 @@ package muxproto
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
+	"runtime"
 	"testing"
 	"unsafe"
 )
@@ -149,5 +152,65 @@ func TestPooledMessageReleasedAtOnce(t *testing.T) {
 		if i >= len(got) || !bytes.Equal(got[i], w) {
 			t.Fatalf("message %d not delivered as sent (%d delivered)", i, len(got))
 		}
+	}
+}
+
+// TestPooledLongMessageGrowsByDoubling: a message beyond the largest
+// pooled size that arrives in small SDUs, each read on its own, is not
+// copied again with every SDU. Copying it whole per SDU, 2 MiB in 4 KiB
+// SDUs allocated about 400 MiB.
+func TestPooledLongMessageGrowsByDoubling(t *testing.T) {
+	const size, sdu = 2 << 20, 4 << 10
+	m := &Mux{own: FromResponder, cfg: Config{MaxMessageSize: 32 << 20, IngressLimit: 64 << 20}}
+	for _, pooled := range []bool{false, true} {
+		c := &Channel{m: m, proto: 2, fr: framer{maxDepth: 8}}
+		c.pooled.Store(pooled)
+		// One definite byte string: header 5a and a 4-byte length.
+		whole := binary.BigEndian.AppendUint32([]byte{0x5a}, size-5)
+		whole = append(whole, bytes.Repeat([]byte{'x'}, size-5)...)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for rest := whole; len(rest) > 0; {
+			k := min(len(rest), sdu)
+			if err := c.take(m, rest[:k], k, 0); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[k:]
+		}
+		runtime.ReadMemStats(&after)
+		msg, ok := c.pop()
+		if !ok || !bytes.Equal(msg, whole) {
+			t.Fatalf("pooled %v: the message was not delivered whole", pooled)
+		}
+		if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 8*size {
+			t.Fatalf("pooled %v: a %d-byte message in %d-byte SDUs allocated %d MiB", pooled, size, sdu, allocated>>20)
+		}
+	}
+}
+
+// TestMaxMessageSizeOnCompleteMessages: a message over MaxMessageSize is
+// refused whether it arrives whole within one SDU or completes one that
+// began within the limit, not only while it is still incomplete.
+func TestMaxMessageSizeOnCompleteMessages(t *testing.T) {
+	m := &Mux{own: FromResponder, cfg: Config{MaxMessageSize: 1000, IngressLimit: 1 << 20}}
+	whole := AppendText(nil, string(make([]byte, 5000)))
+	c := &Channel{m: m, proto: 2, fr: framer{maxDepth: 8}}
+	if err := c.take(m, whole, len(whole), 0); !errors.Is(err, ErrMessageTooLarge) {
+		t.Fatalf("a %d-byte message in one piece: %v, want ErrMessageTooLarge", len(whole), err)
+	}
+	c = &Channel{m: m, proto: 2, fr: framer{maxDepth: 8}}
+	if err := c.take(m, whole[:999], 999, 0); err != nil {
+		t.Fatalf("the first 999 bytes: %v", err)
+	}
+	if err := c.take(m, whole[999:], len(whole)-999, 0); !errors.Is(err, ErrMessageTooLarge) {
+		t.Fatalf("the rest of a %d-byte message: %v, want ErrMessageTooLarge", len(whole), err)
+	}
+	ok := AppendText(nil, string(make([]byte, 900)))
+	c = &Channel{m: m, proto: 2, fr: framer{maxDepth: 8}}
+	if err := c.take(m, ok, len(ok), 0); err != nil {
+		t.Fatalf("a %d-byte message: %v", len(ok), err)
+	}
+	if msg, delivered := c.pop(); !delivered || len(msg) != len(ok) {
+		t.Fatal("a message within the limit was not delivered")
 	}
 }

@@ -364,8 +364,11 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 	if len(c.partial) > 0 {
 		if need := len(c.partial) + k; need > cap(c.partial) && pooled {
 			// Grow into the next pooled size, so that the message can
-			// still be given back.
-			grown := append(newMessage(need), c.partial...)
+			// still be given back; beyond the pooled sizes, by doubling,
+			// so that a long message in small SDUs is not copied again
+			// with every one of them.
+			room := max(need, min(2*cap(c.partial), m.cfg.MaxMessageSize))
+			grown := append(newMessage(room), c.partial...)
 			ReleaseMessage(c.partial)
 			c.partial = grown
 		}
@@ -376,6 +379,9 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 		}
 		if n == 0 {
 			return c.checkSize(m)
+		}
+		if n > m.cfg.MaxMessageSize {
+			return c.protoErr(fmt.Errorf("%w: %d bytes, over %d", ErrMessageTooLarge, n, m.cfg.MaxMessageSize))
 		}
 		// msg keeps the buffer's capacity, so that ReleaseMessage knows
 		// its size class.
@@ -408,6 +414,9 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 				c.partial = append(make([]byte, 0, room), b...)
 			}
 			return c.checkSize(m)
+		}
+		if n > m.cfg.MaxMessageSize {
+			return c.protoErr(fmt.Errorf("%w: %d bytes, over %d", ErrMessageTooLarge, n, m.cfg.MaxMessageSize))
 		}
 		if pooled {
 			c.deliver(append(newMessage(n), b[:n]...))
