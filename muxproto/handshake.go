@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -163,7 +164,26 @@ func decodeMagic(data Raw) (uint32, string) {
 	if err != nil {
 		diag = fmt.Sprintf("%x", []byte(data))
 	}
-	return 0, "unknown encoding: " + diag
+	return 0, "unknown encoding: " + truncateText(diag, maxRefusalDiag)
+}
+
+// maxRefusalDiag bounds the peer's data quoted in a refusal, so that the
+// refusal stays a small handshake message (and a short log line) whatever
+// the peer proposed: its diagnostic notation can be ten times the size of
+// the data.
+const maxRefusalDiag = 256
+
+// truncateText cuts s to at most n bytes at a character boundary, marking
+// the cut with "...".
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // armHandshake bounds the exchange by the timeout and by ctx; the returned
@@ -203,6 +223,9 @@ func handshakeIOErr(ctx context.Context, err error) error {
 
 func writeHandshake(conn net.Conn, dir Direction, msg HandshakeMsg) error {
 	payload := EncodeHandshake(msg)
+	if len(payload) > MaxHandshakeSize {
+		return fmt.Errorf("%w: our own handshake message of %d bytes, over %d", ErrMessageTooLarge, len(payload), MaxHandshakeSize)
+	}
 	var hb [HeaderSize]byte
 	Header{Dir: dir, Proto: ProtoHandshake, Length: uint16(len(payload))}.Encode(&hb)
 	if _, err := conn.Write(append(hb[:], payload...)); err != nil {

@@ -1,9 +1,11 @@
 package muxproto_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"reflect"
 	"testing"
@@ -245,5 +247,48 @@ func TestHandshakeRejectsWrongSDU(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRefusalStaysSmall: the refusal of version data Muninn cannot read
+// quotes it in a bounded text, so that the reply stays one well-formed
+// handshake message however large the data's diagnostic notation is (5 740
+// simple values are 5 747 bytes of data and some 69 000 of notation,
+// more than the header's length field holds).
+func TestRefusalStaysSmall(t *testing.T) {
+	const n = 5740
+	data := []byte{0x82, 0x00, 0xa1, 0x01, 0x99, byte(n >> 8), byte(n & 0xff)} // [0, {1: [simple(16) × n]}]
+	data = append(data, bytes.Repeat([]byte{0xf0}, n)...)
+	client, server := net.Pipe()
+	defer client.Close()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := muxproto.ServerHandshake(context.Background(), server, muxproto.HandshakeConfig{NetworkMagic: 42, Timeout: 5 * time.Second})
+		server.Close()
+		errc <- err
+	}()
+	var hb [muxproto.HeaderSize]byte
+	muxproto.Header{Dir: muxproto.FromInitiator, Proto: muxproto.ProtoHandshake, Length: uint16(len(data))}.Encode(&hb)
+	go client.Write(append(hb[:], data...))
+	reply, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if serr := <-errc; serr == nil || len(serr.Error()) > 1024 {
+		t.Fatalf("the server's error is %d bytes: %.200v", len(fmt.Sprint(serr)), serr)
+	}
+	if len(reply) < muxproto.HeaderSize {
+		t.Fatalf("reply of %d bytes", len(reply))
+	}
+	h, err := muxproto.DecodeHeader((*[muxproto.HeaderSize]byte)(reply))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := reply[muxproto.HeaderSize:]
+	if int(h.Length) != len(payload) || len(payload) > muxproto.MaxHandshakeSize {
+		t.Fatalf("the header announces %d bytes; %d follow (at most %d allowed)", h.Length, len(payload), muxproto.MaxHandshakeSize)
+	}
+	if _, err := muxproto.DecodeHandshake(payload); err != nil {
+		t.Fatalf("the refusal does not decode: %v", err)
 	}
 }
