@@ -78,6 +78,7 @@ func Array(raw []byte, want int, definite bool) ([]Raw, error) {
 		return nil, decodeErr("expected %d elements, got %d", want, n)
 	}
 	items := make([]Raw, 0, n)
+	sp := newSplitter()
 	for i := 0; indef || uint64(i) < n; i++ {
 		if indef && len(rest) > 0 && rest[0] == 0xff {
 			rest = rest[1:]
@@ -86,7 +87,7 @@ func Array(raw []byte, want int, definite bool) ([]Raw, error) {
 		if len(items) == maxArrayElements {
 			return nil, decodeErr("array of more than %d elements", maxArrayElements)
 		}
-		item, k, err := splitItem(rest)
+		item, k, err := sp.split(rest)
 		if err != nil {
 			return nil, err
 		}
@@ -258,17 +259,18 @@ func MapEntries(raw []byte) ([][2]Raw, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n > uint64(len(raw)) {
+	if n > uint64(len(raw)/2) { // a key and a value take two bytes at least
 		return nil, decodeErr("map of %d entries in %d bytes", n, len(raw))
 	}
 	rest := raw[hl:]
 	out := make([][2]Raw, 0, n)
+	sp := newSplitter()
 	for range n {
-		key, k, err := splitItem(rest)
+		key, k, err := sp.split(rest)
 		if err != nil {
 			return nil, err
 		}
-		val, v, err := splitItem(rest[k:])
+		val, v, err := sp.split(rest[k:])
 		if err != nil {
 			return nil, err
 		}

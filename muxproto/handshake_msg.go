@@ -240,10 +240,27 @@ func head(b []byte) (arg uint64, n int, err error) {
 }
 
 // splitItem returns the first well-formed data item of b and its length.
-func splitItem(b []byte) (Raw, int, error) {
-	var stack [8]frame
-	f := framer{maxDepth: 32, stack: stack[:0]}
-	n, err := f.scan(b)
+func splitItem(b []byte) (Raw, int, error) { return newSplitter().split(b) }
+
+// splitter cuts well-formed data items off the front of buffers. One
+// serves every element of an array or map: its framer's stack is on the
+// heap (the framer appends to it), and one per element made a list of
+// small items cost a hundred times its size.
+type splitter struct {
+	f     framer
+	stack [8]frame
+}
+
+func newSplitter() *splitter {
+	s := new(splitter)
+	s.f = framer{maxDepth: 32, stack: s.stack[:0]}
+	return s
+}
+
+// split returns the first well-formed data item of b and its length.
+func (s *splitter) split(b []byte) (Raw, int, error) {
+	s.f.reset()
+	n, err := s.f.scan(b)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", ErrDecode, err)
 	}

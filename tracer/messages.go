@@ -198,11 +198,17 @@ func DecodeReplyRef(data []byte) ([]TraceObject, error) {
 	if err != nil {
 		return nil, err
 	}
-	objs := make([]TraceObject, len(list))
+	// Grown as objects decode, not sized from the list: a list of a
+	// hundred thousand one-byte items that are not objects would
+	// otherwise cost a hundred thousand objects' room before the first
+	// fails.
+	objs := make([]TraceObject, 0, min(len(list), 128))
 	for i, raw := range list {
-		if err := decodeTraceObjectRef(raw, &objs[i]); err != nil {
+		var o TraceObject
+		if err := decodeTraceObjectRef(raw, &o); err != nil {
 			return nil, fmt.Errorf("trace object %d: %w", i, err)
 		}
+		objs = append(objs, o)
 	}
 	return objs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,28 @@ func TestHaskellAcceptance(t *testing.T) {
 	}
 	if m, err := DecodeRequest(unhex(t, "8301f582001a00000064")); err != nil || m != (Request{Blocking: true, Count: 100}) {
 		t.Errorf("non-minimal count: %v %v", m, err)
+	}
+}
+
+// TestDecodeReplyNoAmplification: a reply listing a hundred thousand
+// one-byte items that are not trace objects fails without first making
+// room for a hundred thousand objects (35 MB from a 131 KB message), or
+// a framer for each item (16 MB).
+func TestDecodeReplyNoAmplification(t *testing.T) {
+	const items = 1 << 17
+	msg := muxproto.AppendArray(nil, 2)
+	msg = muxproto.AppendUint(msg, tagReply)
+	msg = muxproto.AppendArray(msg, items)
+	msg = append(msg, bytes.Repeat([]byte{0x00}, items)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := DecodeReply(msg); err == nil {
+		t.Fatal("a list of integers decoded as trace objects")
+	}
+	runtime.ReadMemStats(&after)
+	// The generic array split keeps a 24-byte slice per element; an object
+	// is about 270 bytes.
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 32*uint64(len(msg)) {
+		t.Fatalf("a %d-byte reply allocated %d bytes before failing", len(msg), allocated)
 	}
 }
