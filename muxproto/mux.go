@@ -293,6 +293,7 @@ type Channel struct {
 	bound    int          // for the message in partial: the bound partialCap found in the SDUs read with its start, or -1
 	unbound  bool         // the last message given such a bound outgrew it: use sizeHint (see partialCap)
 	partLen  atomic.Int64 // len(partial), published for Receiving
+	sduOpen  atomic.Bool  // an SDU of this channel has begun and its rest is awaited, for Receiving
 	pooled   atomic.Bool  // messages come from the message pools (PoolMessages)
 	testHook func([]byte) // tests: called with each message as it is delivered
 	inMu     sync.Mutex   // guards msgs, queued
@@ -329,6 +330,10 @@ func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 	if c.queuedBytes()+len(c.partial)+n > m.cfg.IngressLimit {
 		return c.protoErr(fmt.Errorf("%w: more than %d bytes buffered", ErrIngressOverrun, m.cfg.IngressLimit))
 	}
+	open := rd.buffered() < n // the rest of the payload is to be read
+	if open {
+		c.sduOpen.Store(true)
+	}
 	for n > 0 {
 		if rd.buffered() == 0 {
 			if err := rd.more(); err != nil {
@@ -343,6 +348,9 @@ func (c *Channel) receive(m *Mux, rd *sduReader, n int) error {
 		n -= k
 	}
 	c.partLen.Store(int64(len(c.partial)))
+	if open {
+		c.sduOpen.Store(false)
+	}
 	if err := rd.sduDone(); err != nil {
 		return m.readErr(err, false)
 	}
@@ -483,8 +491,9 @@ func (c *Channel) checkSize(m *Mux) error {
 }
 
 // Receiving reports whether part of a message from the peer has arrived
-// and the rest is still awaited.
-func (c *Channel) Receiving() bool { return c.partLen.Load() > 0 }
+// and the rest is still awaited: a message spanning SDUs, or an SDU of
+// this channel whose payload has begun to arrive.
+func (c *Channel) Receiving() bool { return c.partLen.Load() > 0 || c.sduOpen.Load() }
 
 func (c *Channel) protoErr(err error) error {
 	return &ProtocolError{Proto: c.proto, Dir: 1 - c.m.own, Err: err}
@@ -538,6 +547,11 @@ func (c *Channel) Recv(ctx context.Context) ([]byte, error) {
 		select {
 		case <-c.ready:
 		case <-ctx.Done():
+			// A message that arrived as ctx ended is not dropped for
+			// losing the race.
+			if msg, ok := c.pop(); ok {
+				return msg, nil
+			}
 			return nil, ctx.Err()
 		case <-c.m.done:
 			if msg, ok := c.pop(); ok {

@@ -23,7 +23,12 @@ func TestAcceptorStop(t *testing.T) {
 	type part struct {
 		after time.Duration
 		bytes []byte
+		raw   bool // written as it is, not as one SDU
 	}
+	// One SDU carrying the whole reply, to be written in two pieces.
+	var hb [muxproto.HeaderSize]byte
+	muxproto.Header{Dir: muxproto.FromInitiator, Proto: tracer.Protocol, Length: uint16(len(reply))}.Encode(&hb)
+	sdu := append(hb[:], reply...)
 	for _, tc := range []struct {
 		name      string
 		parts     []part
@@ -31,9 +36,12 @@ func TestAcceptorStop(t *testing.T) {
 		elapsed   time.Duration
 	}{
 		{"idle node", nil, false, 100 * time.Millisecond},
-		{"reply within grace", []part{{50 * time.Millisecond, reply}}, true, 50 * time.Millisecond},
-		{"reply spanning grace", []part{{50 * time.Millisecond, reply[:half]}, {2 * time.Second, reply[half:]}}, true, 2050 * time.Millisecond},
-		{"reply stalls", []part{{50 * time.Millisecond, reply[:half]}}, false, 5100 * time.Millisecond},
+		{"reply within grace", []part{{50 * time.Millisecond, reply, false}}, true, 50 * time.Millisecond},
+		{"reply spanning grace", []part{{50 * time.Millisecond, reply[:half], false}, {2 * time.Second, reply[half:], false}}, true, 2050 * time.Millisecond},
+		{"reply stalls", []part{{50 * time.Millisecond, reply[:half], false}}, false, 5100 * time.Millisecond},
+		// The reply's only SDU has begun to arrive within the grace.
+		{"SDU spanning grace", []part{{50 * time.Millisecond, sdu[:muxproto.HeaderSize+half], true},
+			{100 * time.Millisecond, sdu[muxproto.HeaderSize+half:], true}}, true, 150 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -62,9 +70,13 @@ func TestAcceptorStop(t *testing.T) {
 				go func() {
 					for _, p := range tc.parts {
 						time.Sleep(p.after)
-						var hb [muxproto.HeaderSize]byte
-						muxproto.Header{Dir: muxproto.FromInitiator, Proto: tracer.Protocol, Length: uint16(len(p.bytes))}.Encode(&hb)
-						if _, err := node.Write(append(hb[:], p.bytes...)); err != nil {
+						b := p.bytes
+						if !p.raw {
+							var hb [muxproto.HeaderSize]byte
+							muxproto.Header{Dir: muxproto.FromInitiator, Proto: tracer.Protocol, Length: uint16(len(p.bytes))}.Encode(&hb)
+							b = append(hb[:], p.bytes...)
+						}
+						if _, err := node.Write(b); err != nil {
 							return
 						}
 					}
