@@ -41,10 +41,9 @@ import (
 // serialised); any number of readers call Snapshot, which never blocks and
 // never waits for Apply.
 type Store struct {
-	mu       sync.Mutex // serialises Apply; readers never take it
-	cur      atomic.Pointer[Snapshot]
-	max      int // the most names the store holds
-	maxBytes int // the most bytes of names and label texts it holds
+	mu  sync.Mutex // serialises Apply; readers never take it
+	cur atomic.Pointer[Snapshot]
+	lim limits
 }
 
 // DefaultMaxMetrics is the most names a store holds unless told otherwise.
@@ -60,8 +59,9 @@ const BytesPerMetric = 512
 // NewStore returns an empty store that holds up to DefaultMaxMetrics names.
 func NewStore() *Store { return NewStoreLimit(0) }
 
-// Limit returns the most names the store holds.
-func (s *Store) Limit() int { return s.max }
+// Limits returns the most names, and the most bytes of names and label
+// texts, the store holds.
+func (s *Store) Limits() (names, bytes int) { return s.lim.names, s.lim.bytes }
 
 // NewStoreLimit returns an empty store that holds up to max names
 // (DefaultMaxMetrics when max is 0 or less).
@@ -69,9 +69,9 @@ func NewStoreLimit(max int) *Store {
 	if max <= 0 {
 		max = DefaultMaxMetrics
 	}
-	s := &Store{max: max, maxBytes: math.MaxInt}
+	s := &Store{lim: limits{names: max, bytes: math.MaxInt}}
 	if max < math.MaxInt/BytesPerMetric {
-		s.maxBytes = max * BytesPerMetric
+		s.lim.bytes = max * BytesPerMetric
 	}
 	s.cur.Store(&emptySnapshot)
 	return s
@@ -293,10 +293,9 @@ func (s *Store) Apply(ms []Metric) (dropped int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	prev := s.cur.Load()
-	lim := limits{names: s.max, bytes: s.maxBytes}
-	next, dropped, ok := update(prev, ms, lim)
+	next, dropped, ok := update(prev, ms, s.lim)
 	if !ok {
-		next, dropped = rebuild(prev, ms, lim) // a new name or a new kind: rare
+		next, dropped = rebuild(prev, ms, s.lim) // a new name or a new kind: rare
 	}
 	if next != nil {
 		s.cur.Store(next)
@@ -307,6 +306,16 @@ func (s *Store) Apply(ms []Metric) (dropped int) {
 // limits are a store's bounds.
 type limits struct{ names, bytes int }
 
+// fits reports whether a store holding names names and size bytes can
+// take a new name that adds cost bytes.
+func (l limits) fits(names, size, cost int) bool {
+	return names < l.names && size+cost <= l.bytes
+}
+
+// over reports whether a store holding size bytes would go over its bytes
+// if a value grew by grows (a shrinking value never is).
+func (l limits) over(size, grows int) bool { return grows > 0 && size+grows > l.bytes }
+
 // textLen is what a value adds to a store's bytes.
 func textLen(v Value) int {
 	if v.Kind == KindLabel {
@@ -314,9 +323,6 @@ func textLen(v Value) int {
 	}
 	return 0
 }
-
-// kept reports whether a store keeps reports of m at all.
-func kept(m Metric) bool { return m.Value.Kind <= KindLabel && len(m.Name) <= MaxNameLen }
 
 // merge returns the value a metric holding old has after the report v.
 func merge(old, v Value) Value {
@@ -338,15 +344,16 @@ func update(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int, 
 		size    = prev.Size()
 	)
 	for _, m := range ms {
-		if !kept(m) {
-			if m.Value.Kind <= KindLabel {
-				dropped++
-			}
+		if m.Value.Kind > KindLabel {
+			continue // not a kind the store keeps
+		}
+		if len(m.Name) > MaxNameLen {
+			dropped++
 			continue
 		}
 		i, ok := prev.search(m.Name)
 		if !ok {
-			if !fits(prev.Len(), size, len(m.Name)+textLen(m.Value), lim) {
+			if !lim.fits(prev.Len(), size, len(m.Name)+textLen(m.Value)) {
 				dropped++
 				continue
 			}
@@ -377,7 +384,7 @@ func update(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int, 
 				continue
 			}
 			grows := len(m.Value.Text) - len(cur)
-			if grows > 0 && size+grows > lim.bytes {
+			if lim.over(size, grows) {
 				dropped++
 				continue
 			}
@@ -410,12 +417,6 @@ func update(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int, 
 	return next, dropped, true
 }
 
-// fits reports whether a store holding names names and size bytes can
-// take a new name that adds cost bytes.
-func fits(names, size, cost int, lim limits) bool {
-	return names < lim.names && size+cost <= lim.bytes
-}
-
 // entry is a metric while a snapshot is rebuilt.
 type entry struct {
 	name string
@@ -436,10 +437,11 @@ func rebuild(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int)
 		changed = false
 	)
 	for _, m := range ms {
-		if !kept(m) {
-			if m.Value.Kind <= KindLabel {
-				dropped++
-			}
+		if m.Value.Kind > KindLabel {
+			continue // not a kind the store keeps
+		}
+		if len(m.Name) > MaxNameLen {
+			dropped++
 			continue
 		}
 		cur, ok := now[m.Name]
@@ -448,7 +450,7 @@ func rebuild(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int)
 		}
 		v := m.Value
 		if !ok {
-			if !fits(names, size, len(m.Name)+textLen(v), lim) {
+			if !lim.fits(names, size, len(m.Name)+textLen(v)) {
 				dropped++
 				continue
 			}
@@ -458,7 +460,7 @@ func rebuild(prev *Snapshot, ms []Metric, lim limits) (_ *Snapshot, dropped int)
 		} else {
 			v = merge(cur, v)
 			grows := textLen(v) - textLen(cur)
-			if grows > 0 && size+grows > lim.bytes {
+			if lim.over(size, grows) {
 				dropped++
 				continue
 			}

@@ -388,8 +388,8 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 		if n == 0 {
 			return c.checkSize(m)
 		}
-		if n > m.cfg.MaxMessageSize {
-			return c.protoErr(fmt.Errorf("%w: %d bytes, over %d", ErrMessageTooLarge, n, m.cfg.MaxMessageSize))
+		if err := c.checkLen(m, n); err != nil {
+			return err
 		}
 		// msg keeps the buffer's capacity, so that ReleaseMessage knows
 		// its size class.
@@ -423,8 +423,8 @@ func (c *Channel) take(m *Mux, buf []byte, k, rest int) error {
 			}
 			return c.checkSize(m)
 		}
-		if n > m.cfg.MaxMessageSize {
-			return c.protoErr(fmt.Errorf("%w: %d bytes, over %d", ErrMessageTooLarge, n, m.cfg.MaxMessageSize))
+		if err := c.checkLen(m, n); err != nil {
+			return err
 		}
 		if pooled {
 			c.deliver(append(newMessage(n), b[:n]...))
@@ -483,9 +483,13 @@ func (c *Channel) partialCap(m *Mux, have int, ahead []byte, rest int) int {
 
 // checkSize fails the channel when the message in progress is already
 // longer than MaxMessageSize.
-func (c *Channel) checkSize(m *Mux) error {
-	if len(c.partial) > m.cfg.MaxMessageSize {
-		return c.protoErr(fmt.Errorf("%w: over %d bytes", ErrMessageTooLarge, m.cfg.MaxMessageSize))
+func (c *Channel) checkSize(m *Mux) error { return c.checkLen(m, len(c.partial)) }
+
+// checkLen fails the channel for a message of n bytes, complete or not,
+// over MaxMessageSize.
+func (c *Channel) checkLen(m *Mux, n int) error {
+	if n > m.cfg.MaxMessageSize {
+		return c.protoErr(fmt.Errorf("%w: %d bytes, over %d", ErrMessageTooLarge, n, m.cfg.MaxMessageSize))
 	}
 	return nil
 }

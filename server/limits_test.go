@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -145,24 +144,6 @@ func TestHTTPConcurrencyLimit(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestMetricsPerNodeLimit: a node reporting more metric names than
 // maxMetricsPerNode, and a name too long to keep, has the rest left out,
 // counted and warned about once per connection, while the names it has
@@ -172,10 +153,10 @@ func TestMetricsPerNodeLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 50
 	m, _ := newMetrics(t)
-	var logBuf lockedBuffer
+	logs := newLogRecorder()
 	sock := filepath.Join(t.TempDir(), "m.sock")
 	h := start(t, Options{AcceptAt: []Endpoint{{Net: "unix", Addr: sock}}, MaxMetricsPerNode: limit, Metrics: m,
-		Log: slog.New(slog.NewTextHandler(&logBuf, nil))})
+		Log: slog.New(logs)})
 	greedy, good := newNode("greedy", 5), newNode("good", 5)
 	src := greedy.Metrics.(*ekg.MapSource)
 	for i := range 3 * limit {
@@ -219,7 +200,7 @@ func TestMetricsPerNodeLimit(t *testing.T) {
 	if n := store("good").Len(); n != 1 {
 		t.Fatalf("the good node's store holds %d names, want 1", n)
 	}
-	if n := strings.Count(logBuf.String(), "muninnLimits.maxMetricsPerNode (50)"); n != 1 {
-		t.Fatalf("warned %d times, want once:\n%s", n, logBuf.String())
+	if n := logs.matching("muninnLimits.maxMetricsPerNode (50)"); n != 1 {
+		t.Fatalf("warned %d times, want once", n)
 	}
 }

@@ -366,6 +366,19 @@ func (h logRecorder) counts(msg string) []int64 {
 	return out
 }
 
+// matching returns how many records have a message containing sub.
+func (h logRecorder) matching(sub string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range *h.recs {
+		if strings.Contains(r.Message, sub) {
+			n++
+		}
+	}
+	return n
+}
+
 const dropMsg = "dropped trace objects for a slow downstream"
 
 func TestReforwardSlowDownstream(t *testing.T) {

@@ -164,9 +164,10 @@ func (ss *session) run(parent context.Context) error {
 				ss.srv.opts.Metrics.ekgDropped.Add(float64(dropped))
 				if !warned {
 					warned = true
+					maxNames, maxBytes := ss.node.store.Limits()
 					ss.log.Warn(fmt.Sprintf("metrics left out: the node reports more names than muninnLimits.maxMetricsPerNode (%d) allows, names over %d bytes, "+
 						"or more than %d bytes of names and label texts in all; logged once per connection, counted in muninn_ekg_metrics_dropped_total",
-						ss.node.store.Limit(), ekg.MaxNameLen, ss.node.store.Limit()*ekg.BytesPerMetric),
+						maxNames, ekg.MaxNameLen, maxBytes),
 						"count", dropped, "kept", ss.node.store.Snapshot().Len())
 				}
 			}
