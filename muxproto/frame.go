@@ -107,6 +107,10 @@ func (f *framer) scan(buf []byte) (int, error) {
 			}
 			f.afterTag = false
 			switch major {
+			case 0, 1:
+				if ai == 31 {
+					return 0, fmt.Errorf("%w: indefinite integer at offset %d", ErrMalformedCBOR, off-1)
+				}
 			case 2, 3:
 				if ai == 31 {
 					if err := f.push(frame{major: major, indef: true}); err != nil {

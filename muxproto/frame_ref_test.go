@@ -79,6 +79,9 @@ func (f *framer) refScan(buf []byte) (int, error) {
 		f.off += hl
 		switch major {
 		case 0, 1:
+			if ai == 31 {
+				return 0, fmt.Errorf("%w: indefinite integer at offset %d", ErrMalformedCBOR, f.off-hl)
+			}
 		case 2, 3:
 			if ai == 31 {
 				if err := f.push(frame{major: major, indef: true}); err != nil {
