@@ -60,12 +60,16 @@ type HandshakeConfig struct {
 // ClientHandshake runs the handshake as the side that connected (mux
 // initiator): it proposes ForwardingV1 with its magic and returns the
 // version the server accepted.
-func ClientHandshake(ctx context.Context, conn net.Conn, cfg HandshakeConfig) (uint64, error) {
+func ClientHandshake(ctx context.Context, conn net.Conn, cfg HandshakeConfig) (version uint64, err error) {
 	disarm, err := armHandshake(ctx, conn, cfg)
 	if err != nil {
 		return 0, err
 	}
-	defer disarm()
+	defer func() {
+		if derr := disarm(); derr != nil && err == nil {
+			version, err = 0, derr
+		}
+	}()
 	propose := ProposeVersions{Versions: []VersionParam{{Version: ForwardingV1, Data: MagicData(cfg.NetworkMagic)}}}
 	if err := writeHandshake(conn, FromInitiator, propose); err != nil {
 		return 0, handshakeIOErr(ctx, err)
@@ -98,12 +102,16 @@ func ClientHandshake(ctx context.Context, conn net.Conn, cfg HandshakeConfig) (u
 // responder), with the rules of the Haskell listener: only ForwardingV1,
 // and only the same network magic. A refusal is sent to the peer and also
 // returned as a *RefusedError.
-func ServerHandshake(ctx context.Context, conn net.Conn, cfg HandshakeConfig) (uint64, error) {
+func ServerHandshake(ctx context.Context, conn net.Conn, cfg HandshakeConfig) (version uint64, err error) {
 	disarm, err := armHandshake(ctx, conn, cfg)
 	if err != nil {
 		return 0, err
 	}
-	defer disarm()
+	defer func() {
+		if derr := disarm(); derr != nil && err == nil {
+			version, err = 0, derr
+		}
+	}()
 	msg, err := readHandshake(conn, FromInitiator)
 	if err != nil {
 		return 0, handshakeIOErr(ctx, err)
@@ -186,9 +194,12 @@ func truncateText(s string, n int) string {
 	return s[:cut] + "..."
 }
 
-// armHandshake bounds the exchange by the timeout and by ctx; the returned
-// function clears the deadline again.
-func armHandshake(ctx context.Context, conn net.Conn, cfg HandshakeConfig) (func(), error) {
+// armHandshake bounds the exchange by the timeout and by ctx. The returned
+// function ends that: it clears the deadline again, or, if ctx has ended
+// meanwhile, waits until the wake-up below has landed and returns ctx's
+// error, so that no deadline set for the handshake reaches the connection
+// after it.
+func armHandshake(ctx context.Context, conn net.Conn, cfg HandshakeConfig) (func() error, error) {
 	t := cfg.Timeout
 	if t <= 0 {
 		t = DefaultHandshakeTimeout
@@ -196,18 +207,24 @@ func armHandshake(ctx context.Context, conn net.Conn, cfg HandshakeConfig) (func
 	if err := conn.SetDeadline(time.Now().Add(t)); err != nil {
 		return nil, fmt.Errorf("set handshake deadline: %w", err)
 	}
+	woken := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		defer close(woken)
 		// Wake the pending read or write; if this fails the connection is
 		// already closed and the pending call fails by itself.
 		if err := conn.SetDeadline(time.Unix(1, 0)); err != nil {
 			return
 		}
 	})
-	return func() {
-		stop()
-		if err := conn.SetDeadline(time.Time{}); err != nil {
-			return // closed: the Mux's first read reports it
+	return func() error {
+		if !stop() {
+			<-woken
+			return ctx.Err()
 		}
+		if err := conn.SetDeadline(time.Time{}); err != nil {
+			return nil // closed: the Mux's first read reports it
+		}
+		return nil
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -283,5 +284,67 @@ func TestRefusalStaysSmall(t *testing.T) {
 	}
 	if _, err := muxproto.DecodeHandshake(reply); err != nil {
 		t.Fatalf("the refusal does not decode: %v", err)
+	}
+}
+
+// slowWake is a connection whose wake-up (a deadline in the past) takes a
+// while to land and which cancels the handshake's context right after the
+// handshake's last write, so that the context ends while the handshake is
+// finishing. It records a wake-up that lands after the handshake returned.
+type slowWake struct {
+	net.Conn
+	cancel   context.CancelFunc
+	returned atomic.Bool
+	late     atomic.Bool
+	writes   int
+}
+
+func (c *slowWake) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if c.writes++; c.writes == 1 {
+		c.cancel()
+	}
+	return n, err
+}
+
+func (c *slowWake) SetDeadline(t time.Time) error {
+	if !t.IsZero() && t.Before(time.Now()) {
+		time.Sleep(20 * time.Millisecond)
+		defer func() {
+			if c.returned.Load() {
+				c.late.Store(true)
+			}
+		}()
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+// TestHandshakeCancelWhileFinishing: a context that ends as the handshake
+// completes ends it with the context's error, and the handshake's wake-up
+// never reaches the connection after it returned (where it would fail the
+// Mux's first read with a deadline that is not its own).
+func TestHandshakeCancelWhileFinishing(t *testing.T) {
+	t.Parallel()
+	client, server := muxtest.Conns(t, "unix")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	conn := &slowWake{Conn: server, cancel: cancel}
+	propose := unhex(t, "8200a1011a2d964a09") // ForwardingV1 with the same magic
+	peer := make(chan error, 1)
+	go func() {
+		_, err := rawPeer(client, muxproto.FromInitiator, propose)
+		peer <- err
+	}()
+	_, err := muxproto.ServerHandshake(ctx, conn, muxproto.HandshakeConfig{NetworkMagic: 764824073})
+	conn.returned.Store(true)
+	if perr := <-peer; perr != nil {
+		t.Fatalf("peer: %v", perr)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	time.Sleep(40 * time.Millisecond)
+	if conn.late.Load() {
+		t.Fatal("the handshake's wake-up reached the connection after the handshake returned")
 	}
 }
