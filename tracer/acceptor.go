@@ -127,7 +127,7 @@ func (a *Acceptor) receive(ctx context.Context) ([]byte, error) {
 // decode checks a reply against the request it answers.
 func (a *Acceptor) decode(msg []byte) ([]TraceObject, error) {
 	a.last = msg
-	batch, err := decodeReplyOwned(msg) // Recv hands msg over for good
+	batch, err := DecodeReplyInPlace(msg) // Recv hands msg over; see LastReply
 	if err != nil {
 		return nil, fmt.Errorf("decode trace reply: %w", err)
 	}

@@ -40,8 +40,8 @@ func benchDecode(b *testing.B, decode func([]byte) ([]TraceObject, error)) {
 // BenchmarkDecodeReply100 decodes one reply of 100 objects of ~500 bytes.
 func BenchmarkDecodeReply100(b *testing.B) { benchDecode(b, DecodeReply) }
 
-// BenchmarkDecodeReplyOwned100 is the same for a buffer handed over for
-// good, as the acceptor does with each message from the Mux.
+// BenchmarkDecodeReplyOwned100 is the same with DecodeReplyInPlace, as
+// the acceptor decodes each message from the Mux.
 func BenchmarkDecodeReplyOwned100(b *testing.B) {
 	data := benchReply(100)
 	copies := make([][]byte, 64) // fresh buffers, as each Recv gives
@@ -52,7 +52,7 @@ func BenchmarkDecodeReplyOwned100(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		objs, err := decodeReplyOwned(copies[i%len(copies)])
+		objs, err := DecodeReplyInPlace(copies[i%len(copies)])
 		if err != nil || len(objs) != 100 {
 			b.Fatal(err)
 		}

@@ -18,12 +18,17 @@ func DecodeReply(data []byte) ([]TraceObject, error) {
 	return DecodeReplyRef(data)
 }
 
-// decodeReplyOwned is DecodeReply for a buffer that the caller hands over
-// for good: nothing may write to data afterwards. The text fields then
-// alias data instead of a copy of it, which saves copying every reply.
-// The acceptor uses it for the messages a Mux hands it, which the Mux
-// never touches again.
-func decodeReplyOwned(data []byte) ([]TraceObject, error) {
+// DecodeReplyInPlace is DecodeReply without the copy: the text fields of
+// the objects it returns (Human, Machine, Namespace, Hostname, ThreadID)
+// alias data itself, which saves copying every reply.
+//
+// The ownership rule: data must stay untouched, neither written to nor
+// given back with muxproto.ReleaseMessage, until none of the returned
+// objects (nor any string taken from them) is used any more; after that the
+// caller may reuse it. Writing to data earlier silently changes strings
+// that Go treats as immutable. The acceptor uses it for the messages a Mux
+// hands it, and releases each only once its batch has been written.
+func DecodeReplyInPlace(data []byte) ([]TraceObject, error) {
 	if objs, ok := decodeReplyFast(unsafe.String(unsafe.SliceData(data), len(data)), len(data)); ok {
 		return objs, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.uber.org/goleak"
 
@@ -146,7 +147,7 @@ func decodeBoth(t testing.TB, data []byte) ([]TraceObject, error) {
 	if !reflect.DeepEqual(fast, ref) {
 		t.Fatalf("decoders disagree on %x:\nfast %#v\nref  %#v", data, fast, ref)
 	}
-	owned, oerr := decodeReplyOwned(bytes.Clone(data))
+	owned, oerr := DecodeReplyInPlace(bytes.Clone(data))
 	if (oerr == nil) != (rerr == nil) || !reflect.DeepEqual(owned, ref) {
 		t.Fatalf("owned decoder disagrees on %x: %v / %v", data, oerr, rerr)
 	}
@@ -347,5 +348,36 @@ func TestDecodeReplyNoAmplification(t *testing.T) {
 	// is about 270 bytes.
 	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 32*uint64(len(msg)) {
 		t.Fatalf("a %d-byte reply allocated %d bytes before failing", len(msg), allocated)
+	}
+}
+
+// TestDecodeReplyInPlaceAliases: the text fields DecodeReplyInPlace
+// returns point into the message, not into a copy of it, while
+// DecodeReply's do not.
+func TestDecodeReplyInPlaceAliases(t *testing.T) {
+	t.Parallel()
+	msg := benchReply(3)
+	within := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(msg)))
+		return p >= base && p+uintptr(len(s)) <= base+uintptr(len(msg))
+	}
+	objs, err := DecodeReplyInPlace(msg)
+	if err != nil || len(objs) != 3 {
+		t.Fatalf("DecodeReplyInPlace: %d objects, %v", len(objs), err)
+	}
+	for i, o := range objs {
+		for _, s := range []string{o.Machine, o.Hostname, o.ThreadID, o.Namespace[0]} {
+			if !within(s) {
+				t.Errorf("object %d: %.20q does not alias the message", i, s)
+			}
+		}
+	}
+	copied, err := DecodeReply(msg)
+	if err != nil || len(copied) != 3 {
+		t.Fatalf("DecodeReply: %d objects, %v", len(copied), err)
+	}
+	if within(copied[0].Machine) {
+		t.Error("DecodeReply aliases the message it was given")
 	}
 }

@@ -177,7 +177,7 @@ func (p *probe) session(ctx context.Context, conn net.Conn, n uint64, log *slog.
 	}
 	w := bufio.NewWriterSize(f, writeBuffer)
 	ch := mux.Channel(tracer.Protocol)
-	ch.PoolMessages() // the loop releases each reply once decoded
+	ch.PoolMessages() // handle releases each reply once it is written
 	objects, err := p.loop(ctx, ch, w)
 	if ferr := w.Flush(); ferr != nil {
 		err = errors.Join(err, fmt.Errorf("flush output: %w", ferr))
@@ -224,35 +224,68 @@ func (p *probe) loop(ctx context.Context, ch *muxproto.Channel, w *bufio.Writer)
 				return objects, fmt.Errorf("send request: %w", err)
 			}
 		}
-		batch, err := tracer.DecodeReply(msg) // copies: msg is free again
-		replyBytes := len(msg)
-		muxproto.ReleaseMessage(msg)
+		replyBytes := len(msg) // handle releases msg
+		n, written, err := p.handle(msg, w)
 		if err != nil {
-			return objects, fmt.Errorf("decode reply: %w", err)
+			return objects, err
 		}
-		if len(batch) == 0 || len(batch) > int(p.o.requestNum) {
-			return objects, fmt.Errorf("%w: reply of %d objects to a request of %d", muxproto.ErrDecode, len(batch), p.o.requestNum)
-		}
-		var n int
-		for i := range batch {
-			k, err := w.WriteString(batch[i].Machine)
-			n += k
-			if err == nil {
-				err = w.WriteByte('\n')
-				n++
-			}
-			if err != nil {
-				return objects, fmt.Errorf("write output: %w", err)
-			}
-		}
-		if err := w.Flush(); err != nil {
-			return objects, fmt.Errorf("write output: %w", err)
-		}
-		objects += uint64(len(batch))
-		p.objects.Add(uint64(len(batch)))
-		p.bytes.Add(uint64(n))
+		objects += uint64(n)
+		p.objects.Add(uint64(n))
+		p.bytes.Add(uint64(written))
 		p.replyBytes.Add(uint64(replyBytes))
 	}
+}
+
+// handle deals with one reply as Muninn does: it decodes msg in place,
+// checks the batch against the request, writes one line per object,
+// flushes, and only then gives msg back with ReleaseMessage, since the
+// batch's strings alias it. It returns the number of objects and of bytes
+// written.
+func (p *probe) handle(msg []byte, w *bufio.Writer) (objects, written int, err error) {
+	defer muxproto.ReleaseMessage(msg) // nothing reads the batch after handle
+	batch, err := decodeBatch(msg, p.o.requestNum)
+	if err != nil {
+		return 0, 0, err
+	}
+	written, err = writeBatch(w, batch)
+	if err != nil {
+		return 0, written, err
+	}
+	return len(batch), written, nil
+}
+
+// decodeBatch decodes a reply without copying it (the objects alias msg)
+// and checks that it holds 1 to requestNum objects.
+func decodeBatch(msg []byte, requestNum uint16) ([]tracer.TraceObject, error) {
+	batch, err := tracer.DecodeReplyInPlace(msg)
+	if err != nil {
+		return nil, fmt.Errorf("decode reply: %w", err)
+	}
+	if len(batch) == 0 || len(batch) > int(requestNum) {
+		return nil, fmt.Errorf("%w: reply of %d objects to a request of %d", muxproto.ErrDecode, len(batch), requestNum)
+	}
+	return batch, nil
+}
+
+// writeBatch writes each object's toMachine text and a newline, then
+// flushes, and returns the number of bytes written.
+func writeBatch(w *bufio.Writer, batch []tracer.TraceObject) (int, error) {
+	var n int
+	for i := range batch {
+		k, err := w.WriteString(batch[i].Machine)
+		n += k
+		if err == nil {
+			err = w.WriteByte('\n')
+			n++
+		}
+		if err != nil {
+			return n, fmt.Errorf("write output: %w", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return n, fmt.Errorf("write output: %w", err)
+	}
+	return n, nil
 }
 
 // splitAddr tells host:port from a Unix socket path: an address with a

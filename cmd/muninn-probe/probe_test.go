@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.uber.org/goleak"
 
@@ -303,6 +304,91 @@ func TestSplitAddr(t *testing.T) {
 	for _, tt := range tests {
 		if network, addr := splitAddr(tt.in); network != tt.network || addr != tt.in {
 			t.Errorf("%s: %s %s", tt.in, network, addr)
+		}
+	}
+}
+
+// reply encodes a reply of n objects of about 500 bytes, the size of a
+// node's ChainDB traces.
+func reply(n int) []byte {
+	objs := make([]tracer.TraceObject, n)
+	for i := range objs {
+		objs[i] = object("load-0001", i)
+		objs[i].Machine = strings.Replace(objs[i].Machine, `"enqueued":1`, `"enqueued":1,"tip":"`+strings.Repeat("9f3a", 80)+`"`, 1)
+	}
+	msg := tracer.EncodeReply(objs)
+	return msg[:len(msg):len(msg)] // not a pooled size: ReleaseMessage leaves it alone
+}
+
+// The probe decodes each reply in place, as Muninn does: the objects'
+// text aliases the message, which it releases only once they are written.
+func TestDecodeBatchAliasesMessage(t *testing.T) {
+	t.Parallel()
+	msg := reply(3)
+	batch, err := decodeBatch(msg, 100)
+	if err != nil || len(batch) != 3 {
+		t.Fatalf("decodeBatch: %d objects, %v", len(batch), err)
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(msg)))
+	for i, o := range batch {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(o.Machine)))
+		if p < base || p+uintptr(len(o.Machine)) > base+uintptr(len(msg)) {
+			t.Errorf("object %d: toMachine is a copy, not the message's bytes", i)
+		}
+	}
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	p := &probe{o: options{requestNum: 100}}
+	n, written, err := p.handle(msg, w)
+	if err != nil || n != 3 || written != out.Len() {
+		t.Fatalf("handle: %d objects, %d bytes, %v; %d bytes out", n, written, err, out.Len())
+	}
+	for i, line := range strings.SplitAfter(out.String(), "\n")[:3] {
+		if want := batch[i].Machine + "\n"; line != want {
+			t.Errorf("line %d: %q, want %q", i+1, line, want)
+		}
+	}
+}
+
+// A reply that is empty, holds more objects than asked for, or is not a
+// well-formed reply ends the connection with a decode error, and nothing
+// is written.
+func TestDecodeBatchRejects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		msg  []byte
+	}{
+		{"empty", tracer.EncodeReply(nil)},
+		{"too many", reply(3)},
+		{"truncated", reply(2)[:100]},
+		{"not a reply", tracer.EncodeRequest(tracer.Request{Blocking: true, Count: 2})},
+		{"not CBOR", []byte{0xff}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			p := &probe{o: options{requestNum: 2}}
+			n, written, err := p.handle(tt.msg, bufio.NewWriter(&out))
+			if !errors.Is(err, muxproto.ErrDecode) || n != 0 || written != 0 || out.Len() != 0 {
+				t.Errorf("handle: %d objects, %d bytes, %v; %d bytes out", n, written, err, out.Len())
+			}
+		})
+	}
+}
+
+// BenchmarkHandle measures the probe's work per reply of 100 objects of
+// about 500 bytes: decode, check, write, flush and release.
+func BenchmarkHandle(b *testing.B) {
+	msg := reply(100)
+	w := bufio.NewWriterSize(io.Discard, writeBuffer)
+	p := &probe{o: options{requestNum: 100}}
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if n, _, err := p.handle(msg, w); err != nil || n != 100 {
+			b.Fatalf("handle: %d objects, %v", n, err)
 		}
 	}
 }
