@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,8 +39,8 @@ func TestTargets(t *testing.T) {
 		1000: {probe, {Name: "T1 saturate N=1000", Kind: muninnKind, Nodes: 1000, Throughput: 45_000, Lost: 1}},
 	}}
 	s.results = []result{
-		{Name: "T2/T4 half N=10", Kind: probeKind, CPUPer100k: 0.1, WindowLines: 1},
-		{Name: "T2/T4 half N=10", Kind: muninnKind, CPUPer100k: 0.15, WindowLines: 1, Discarded: 192, Missing: 192},
+		{Name: "T2/T4 half N=10", Kind: probeKind, CPUPer100k: 0.1, WindowDelivered: 1},
+		{Name: "T2/T4 half N=10", Kind: muninnKind, CPUPer100k: 0.15, WindowDelivered: 1, Discarded: 192, Missing: 192},
 		{Name: "T3 quarter N=1000", Kind: muninnKind, Nodes: 1000, LatencyP99us: 20_000},
 		{Name: "T5 idle N=1000", Kind: muninnKind, Nodes: 1000, BaseRSS: 10e6, RSSEnd: 10e6 + 1000*70<<10},
 		{Name: "burst N=10", Kind: probeKind, Nodes: 10, Discarded: 384, DiscardedWin: 384, Missing: 384},
@@ -103,20 +104,133 @@ func TestBurstSpecs(t *testing.T) {
 	}
 }
 
-// TestCPUSteal: the machine's counters read from /proc/stat grow, and
-// steal is a part of the total.
-func TestCPUSteal(t *testing.T) {
+// TestCPUTicks: the counters read from /proc/stat grow, per CPU and
+// summed, and steal is a part of the total.
+func TestCPUTicks(t *testing.T) {
 	if _, err := os.Stat("/proc/stat"); err != nil {
 		t.Skip("no /proc/stat here")
 	}
-	s0, t0 := cpuSteal()
-	s1, t1 := s0, t0
-	for deadline := time.Now().Add(5 * time.Second); t1 == t0 && time.Now().Before(deadline); {
+	a := readCPUTicks()
+	b := a
+	for deadline := time.Now().Add(5 * time.Second); b[allCPUs].total == a[allCPUs].total && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond) // the counters move a clock tick at a time
-		s1, t1 = cpuSteal()
+		b = readCPUTicks()
 	}
-	if t0 == 0 || t1 <= t0 || s0 > t0 || s1 < s0 || s1-s0 > t1-t0 {
-		t.Fatalf("steal %d→%d of total %d→%d", s0, s1, t0, t1)
+	if len(a) < 2 {
+		t.Fatalf("%d lines read, want the sum and at least one CPU", len(a))
+	}
+	for c, x := range a {
+		y := b[c]
+		if x.total == 0 || y.total < x.total || x.steal > x.total || y.steal < x.steal || y.steal-x.steal > y.total-x.total {
+			t.Fatalf("cpu %d: steal %d→%d of total %d→%d", c, x.steal, y.steal, x.total, y.total)
+		}
+	}
+	if p := stealPct(a, b, nil); p < 0 || p > 100 {
+		t.Fatalf("steal %.1f%%", p)
+	}
+}
+
+// TestStealOfCPUs: steal is judged on the CPUs it is asked of, so steal
+// on the acceptor's one CPU does not count at half strength, and a taskset
+// list names the acceptor's CPUs and leaves the rest to the rig.
+func TestStealOfCPUs(t *testing.T) {
+	a := map[int]cpuTicks{allCPUs: {0, 2000}, 0: {0, 1000}, 1: {0, 1000}}
+	b := map[int]cpuTicks{allCPUs: {100, 3000}, 0: {0, 1500}, 1: {100, 1500}}
+	acc, rig, err := cpuSplit("1", a)
+	if err != nil || !slices.Equal(acc, []int{1}) || !slices.Equal(rig, []int{0}) {
+		t.Fatalf("cpuSplit(1) = %v, %v, %v", acc, rig, err)
+	}
+	if got := stealPct(a, b, acc); got != 20 {
+		t.Errorf("acceptor's steal %.1f%%, want 20%%", got)
+	}
+	if got := stealPct(a, b, rig); got != 0 {
+		t.Errorf("rig's steal %.1f%%, want 0", got)
+	}
+	if got := stealPct(a, b, nil); got != 10 {
+		t.Errorf("machine's steal %.1f%%, want 10%%", got)
+	}
+	four := map[int]cpuTicks{allCPUs: {}, 0: {}, 1: {}, 2: {}, 3: {}}
+	if acc, rig, err := cpuSplit("0,2-3", four); err != nil || !slices.Equal(acc, []int{0, 2, 3}) || !slices.Equal(rig, []int{1}) {
+		t.Errorf("cpuSplit(0,2-3) = %v, %v, %v", acc, rig, err)
+	}
+	if acc, rig, err := cpuSplit("", four); err != nil || acc != nil || rig != nil {
+		t.Errorf("cpuSplit(\"\") = %v, %v, %v", acc, rig, err)
+	}
+	for _, bad := range []string{"x", "3-1", "1-", ","} {
+		if _, _, err := cpuSplit(bad, four); err == nil {
+			t.Errorf("cpuSplit(%q): no error", bad)
+		}
+	}
+}
+
+// TestWaitProgress: the final accounting waits for a tailer that is still
+// catching up, however long past the stall interval, and gives up on one
+// that has stopped.
+func TestWaitProgress(t *testing.T) {
+	var n atomic.Uint64
+	go func() {
+		for range 30 {
+			time.Sleep(10 * time.Millisecond)
+			n.Add(1)
+		}
+	}()
+	if err := waitProgress(context.Background(), 100*time.Millisecond, time.Minute, n.Load, 30); err != nil {
+		t.Fatalf("catching up: %v", err)
+	}
+	start := time.Now()
+	err := waitProgress(context.Background(), 100*time.Millisecond, time.Minute, n.Load, 31)
+	if err == nil || time.Since(start) > 30*time.Second {
+		t.Fatalf("stopped: err %v after %v", err, time.Since(start))
+	}
+}
+
+// TestRigBoundVerdicts: an absolute target that the same-run probe misses
+// too, or whose runs had a busy rig, is marked rig-bound with its reason,
+// and the verdict itself stays; a tailer that fell behind is named.
+func TestRigBoundVerdicts(t *testing.T) {
+	t.Parallel()
+	t1 := result{Name: "T1 saturate N=100", Kind: muninnKind, Nodes: 100, Throughput: 100_000, WindowDelivered: 1_500_000, WindowLines: 1_200_000}
+	s := &suite{t1: map[int][2]result{100: {{Name: t1.Name, Kind: probeKind, Nodes: 100, Throughput: 100_000, WindowDelivered: 1_500_000, WindowLines: 1_490_000}, t1}}}
+	s.results = []result{
+		{Name: "T3 quarter N=10", Kind: probeKind, Nodes: 10, LatencyP99us: 6000},
+		{Name: "T3 quarter N=10", Kind: muninnKind, Nodes: 10, LatencyP99us: 7000, RigCPUPct: 50},
+		{Name: "T3 quarter N=100", Kind: probeKind, Nodes: 100, LatencyP99us: 4000, RigCPUPct: 50},
+		{Name: "T3 quarter N=100", Kind: muninnKind, Nodes: 100, LatencyP99us: 7000, RigCPUPct: 50},
+		{Name: "T2/T4 half N=10", Kind: probeKind, CPUPer100k: 0.1, WindowDelivered: 1},
+		{Name: "T2/T4 half N=10", Kind: muninnKind, CPUPer100k: 0.2, WindowDelivered: 1, RigCPUPct: 95},
+	}
+	byWhat := map[string]target{}
+	for _, tg := range s.targets() {
+		byWhat[tg.ID+" "+strings.SplitN(tg.What, ":", 2)[0]] = tg
+	}
+	for _, c := range []struct {
+		key      string
+		pass     bool
+		bound    bool
+		contains string
+	}{
+		{"T3 T3 quarter N=10", false, true, "rig-bound: the probe misses it too"},
+		{"T3 T3 quarter N=100", false, false, "ratio 1.75"},
+		{"T2 T2/T4 half N=10", false, true, "rig-bound: the rig 95% busy in the muninn run"},
+		{"T4 T2/T4 half N=10", true, true, "the rig 95% busy"},
+		{"T1 saturated ingest N=100 ≥ 50% of the probe, no gaps", true, false, "the tailer read 80% of the muninn run's objects"},
+	} {
+		tg, ok := byWhat[c.key]
+		if !ok {
+			t.Errorf("%s: no verdict (have %v)", c.key, byWhat)
+			continue
+		}
+		if tg.Pass != c.pass || tg.RigBound != c.bound || !strings.Contains(tg.Measure, c.contains) {
+			t.Errorf("%s: pass %v, rig-bound %v, %q; want %v, %v and %q", c.key, tg.Pass, tg.RigBound, tg.Measure, c.pass, c.bound, c.contains)
+		}
+	}
+	if strings.Contains(byWhat["T1 saturated ingest N=100 ≥ 50% of the probe, no gaps"].Measure, "probe run's objects") {
+		t.Error("a tailer within 2 % of what was delivered is named as behind")
+	}
+	var out strings.Builder
+	printTargets(&out, s.targets())
+	if !strings.Contains(out.String(), "FAIL*") || !strings.Contains(out.String(), "*: rig-bound:") {
+		t.Errorf("printed:\n%s", out.String())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -188,7 +189,7 @@ type procStats struct {
 	PeakRSS    uint64        // bytes (VmHWM)
 	OpenFDs    int
 	Threads    int
-	Goroutines int // muninn only: go_goroutines from /metrics; -1 when unknown
+	Goroutines int // muninn only, and only where read (withGoroutines): go_goroutines from /metrics; -1 when unknown
 }
 
 func (s *server) stats() (procStats, error) {
@@ -242,12 +243,20 @@ func (s *server) stats() (procStats, error) {
 		return st, err
 	}
 	st.OpenFDs = len(fds)
+	return st, nil
+}
+
+// withGoroutines adds go_goroutines to st (muninn only). It renders
+// Muninn's whole /metrics, which takes a while with many nodes and
+// metrics and leaves buffers behind: read it after a window's figures,
+// never between them.
+func (s *server) withGoroutines(st procStats) procStats {
 	if s.kind == muninnKind {
 		if g, err := s.goroutines(); err == nil {
 			st.Goroutines = g
 		}
 	}
-	return st, nil
+	return st
 }
 
 // goroutines reads go_goroutines from muninn's /metrics.
@@ -311,35 +320,105 @@ func tail(s string) string {
 	return s
 }
 
-// cpuSteal returns the machine's steal time and total time in clock
-// ticks, summed over its CPUs (/proc/stat), or zeros where there is no
-// /proc/stat. Steal is time a virtual CPU was ready but the hypervisor
-// ran something else: on a shared machine it is the noise in every
-// figure, and a stall of it longer than a node's queue lasts is a discard
-// no acceptor can prevent.
-func cpuSteal() (steal, total uint64) {
+// cpuTicks is one CPU's steal time and total time in clock ticks.
+type cpuTicks struct{ steal, total uint64 }
+
+// allCPUs is the key of the machine's summed line in readCPUTicks' map.
+const allCPUs = -1
+
+// readCPUTicks returns each CPU's ticks from /proc/stat (key n for cpun,
+// allCPUs for the sum), or nil where there is none. Steal is time a
+// virtual CPU was ready but the hypervisor ran something else: on a
+// shared machine it is the noise in every figure, and a stall of it
+// longer than a node's queue lasts is a discard no acceptor can prevent.
+func readCPUTicks() map[int]cpuTicks {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0
+		return nil
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0
-	}
-	// user nice system idle iowait irq softirq steal; the guest fields
-	// after them are already counted in user and nice.
-	for i, v := range f[1:9] {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return 0, 0
+	out := map[int]cpuTicks{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 9 || !strings.HasPrefix(f[0], "cpu") {
+			continue
 		}
-		total += n
-		if i == 7 {
-			steal = n
+		key := allCPUs
+		if f[0] != "cpu" {
+			if key, err = strconv.Atoi(f[0][3:]); err != nil {
+				continue
+			}
+		}
+		// user nice system idle iowait irq softirq steal; the guest fields
+		// after them are already counted in user and nice.
+		var t cpuTicks
+		for i, v := range f[1:9] {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil
+			}
+			t.total += n
+			if i == 7 {
+				t.steal = n
+			}
+		}
+		out[key] = t
+	}
+	return out
+}
+
+// stealPct is the share of the CPUs' time between a and b that the
+// hypervisor took, in per cent: of the CPUs in cpus, or of the machine
+// when cpus is empty.
+func stealPct(a, b map[int]cpuTicks, cpus []int) float64 {
+	if len(cpus) == 0 {
+		cpus = []int{allCPUs}
+	}
+	var steal, total uint64
+	for _, c := range cpus {
+		x, y := a[c], b[c]
+		if y.total <= x.total || y.steal < x.steal {
+			continue
+		}
+		steal += y.steal - x.steal
+		total += y.total - x.total
+	}
+	if total == 0 {
+		return 0
+	}
+	return 100 * float64(steal) / float64(total)
+}
+
+// cpuSplit returns the CPUs of a taskset list (such as "1", "2-3" or
+// "0,2-3") and the machine's other CPUs: the acceptor's and the rig's.
+// Both are empty when list is empty (nothing pinned).
+func cpuSplit(list string, all map[int]cpuTicks) (acceptor, rig []int, err error) {
+	if list == "" {
+		return nil, nil, nil
+	}
+	in := map[int]bool{}
+	for part := range strings.SplitSeq(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err := errors.Join(err1, err2); err != nil || b < a {
+			return nil, nil, fmt.Errorf("CPU list %q: bad part %q", list, part)
+		}
+		for c := a; c <= b; c++ {
+			in[c] = true
+			acceptor = append(acceptor, c)
 		}
 	}
-	return steal, total
+	for c := range all {
+		if c != allCPUs && !in[c] {
+			rig = append(rig, c)
+		}
+	}
+	slices.Sort(rig)
+	return acceptor, rig, nil
 }
 
 // acceptorEnv is the environment an acceptor is started with: the rig's,

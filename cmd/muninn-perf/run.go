@@ -38,51 +38,55 @@ type spec struct {
 // result is what one run measured. Durations are in microseconds and CPU
 // in seconds, so the JSON reads without units.
 type result struct {
-	Name           string  `json:"name"`
-	Kind           kind    `json:"kind"`
-	Nodes          int     `json:"nodes"`
-	Saturate       bool    `json:"saturate,omitempty"`
-	RatePerNode    float64 `json:"ratePerNode,omitempty"`
-	BurstRate      float64 `json:"burstRatePerNode,omitempty"` // during a burst, instead of RatePerNode
-	Metrics        int     `json:"metrics,omitempty"`
-	WindowSecs     float64 `json:"windowSecs"`
-	WindowLines    uint64  `json:"windowLines"`
-	Throughput     float64 `json:"throughput"` // lines on disk per second during the window
-	CPUSecs        float64 `json:"cpuSecs"`    // the acceptor's CPU during the window
-	CPUPer100k     float64 `json:"cpuPer100k,omitempty"`
-	LatencyP50us   float64 `json:"latencyP50us,omitempty"`
-	LatencyP99us   float64 `json:"latencyP99us,omitempty"`
-	LatencyP999    float64 `json:"latencyP999us,omitempty"`
-	LatencyMaxus   float64 `json:"latencyMaxus,omitempty"`
-	Produced       uint64  `json:"produced"`
-	Discarded      uint64  `json:"discarded"`             // node-side, whole-queue overflow, over the whole run
-	DiscardedWin   uint64  `json:"discardedWindow"`       // of those, during the measured window
-	GenLate        uint64  `json:"generatorLateWakeups"`  // in the window: the generator itself woke ≥ 5 ms late
-	GenLateDisc    uint64  `json:"generatorLateDiscards"` // window discards in the batches of those wakeups
-	GenMaxLateMs   float64 `json:"generatorMaxLateMs"`
-	StealPct       float64 `json:"stealPct"`         // of all CPUs' time in the window, taken by the hypervisor
-	Attempts       int     `json:"attempts"`         // runs made of this spec: more than 1 when steal made the suite repeat it
-	RigCPUPct      float64 `json:"rigCPUPct"`        // the generator and tailer's CPU in the window, % of the CPUs they may use
-	GenSkipped     uint64  `json:"generatorSkipped"` // arrivals the late generator skipped in the window
-	WindowProd     uint64  `json:"windowProduced"`   // objects produced in the window
-	Lines          uint64  `json:"lines"`
-	Missing        uint64  `json:"missing"`    // gaps in the per-node sequences on disk
-	Duplicates     uint64  `json:"duplicates"` // lines seen twice
-	Lost           int64   `json:"lost"`       // taken from the nodes but not on disk at the end
-	Malformed      uint64  `json:"malformed,omitempty"`
-	BaseRSS        uint64  `json:"baseRSS"` // right after start, no node
-	RSSStart       uint64  `json:"rssStart"`
-	RSSEnd         uint64  `json:"rssEnd"`
-	PeakRSS        uint64  `json:"peakRSS"`
-	FDsStart       int     `json:"fdsStart"`
-	FDsEnd         int     `json:"fdsEnd"`
-	GoroutStart    int     `json:"goroutinesStart,omitempty"`
-	GoroutEnd      int     `json:"goroutinesEnd,omitempty"`
-	RSSSlope       float64 `json:"rssSlopeMBperMin,omitempty"`
-	ScrapeP99us    float64 `json:"scrapeNodeP99us,omitempty"`
-	ScrapeAllMs    float64 `json:"scrapeAllMs,omitempty"`
-	RSSAfterScrape uint64  `json:"rssAfterScrape,omitempty"`
-	Samples        []point `json:"samples,omitempty"`
+	Name             string  `json:"name"`
+	Kind             kind    `json:"kind"`
+	Nodes            int     `json:"nodes"`
+	Saturate         bool    `json:"saturate,omitempty"`
+	RatePerNode      float64 `json:"ratePerNode,omitempty"`
+	BurstRate        float64 `json:"burstRatePerNode,omitempty"` // during a burst, instead of RatePerNode
+	Metrics          int     `json:"metrics,omitempty"`
+	WindowSecs       float64 `json:"windowSecs"`
+	WindowLines      uint64  `json:"windowLines"`     // lines the tailer read during the window
+	WindowDelivered  uint64  `json:"windowDelivered"` // objects the nodes handed to the acceptor during the window
+	Throughput       float64 `json:"throughput"`      // objects handed to the acceptor per second during the window
+	TailedPerSec     float64 `json:"tailedPerSec"`    // lines the tailer read per second during the window: below Throughput when the rig's tailer fell behind
+	CPUSecs          float64 `json:"cpuSecs"`         // the acceptor's CPU during the window
+	CPUPer100k       float64 `json:"cpuPer100k,omitempty"`
+	LatencyP50us     float64 `json:"latencyP50us,omitempty"`
+	LatencyP99us     float64 `json:"latencyP99us,omitempty"`
+	LatencyP999      float64 `json:"latencyP999us,omitempty"`
+	LatencyMaxus     float64 `json:"latencyMaxus,omitempty"`
+	Produced         uint64  `json:"produced"`
+	Discarded        uint64  `json:"discarded"`             // node-side, whole-queue overflow, over the whole run
+	DiscardedWin     uint64  `json:"discardedWindow"`       // of those, during the measured window
+	GenLate          uint64  `json:"generatorLateWakeups"`  // in the window: the generator itself woke ≥ 5 ms late
+	GenLateDisc      uint64  `json:"generatorLateDiscards"` // window discards in the batches of those wakeups
+	GenMaxLateMs     float64 `json:"generatorMaxLateMs"`    // the latest wakeup of the whole run, connecting included
+	StealPct         float64 `json:"stealPct"`              // the larger of the two below: a run is noisy from noisySteal
+	AcceptorStealPct float64 `json:"acceptorStealPct"`      // of the acceptor's CPUs' time in the window, taken by the hypervisor (of all CPUs' when not pinned)
+	RigStealPct      float64 `json:"rigStealPct"`           // the same for the other CPUs, the rig's
+	Attempts         int     `json:"attempts"`              // runs made of this spec: more than 1 when steal made the suite repeat it
+	RigCPUPct        float64 `json:"rigCPUPct"`             // the generator and tailer's CPU in the window, % of the CPUs they may use
+	GenSkipped       uint64  `json:"generatorSkipped"`      // arrivals the late generator skipped in the window
+	WindowProd       uint64  `json:"windowProduced"`        // objects produced in the window
+	Lines            uint64  `json:"lines"`
+	Missing          uint64  `json:"missing"`    // gaps in the per-node sequences on disk
+	Duplicates       uint64  `json:"duplicates"` // lines seen twice
+	Lost             int64   `json:"lost"`       // taken from the nodes but not on disk at the end
+	Malformed        uint64  `json:"malformed,omitempty"`
+	BaseRSS          uint64  `json:"baseRSS"` // right after start, no node
+	RSSStart         uint64  `json:"rssStart"`
+	RSSEnd           uint64  `json:"rssEnd"`
+	PeakRSS          uint64  `json:"peakRSS"`
+	FDsStart         int     `json:"fdsStart"`
+	FDsEnd           int     `json:"fdsEnd"`
+	GoroutStart      int     `json:"goroutinesStart,omitempty"`
+	GoroutEnd        int     `json:"goroutinesEnd,omitempty"`
+	RSSSlope         float64 `json:"rssSlopeMBperMin,omitempty"`
+	ScrapeP99us      float64 `json:"scrapeNodeP99us,omitempty"`
+	ScrapeAllMs      float64 `json:"scrapeAllMs,omitempty"`
+	RSSAfterScrape   uint64  `json:"rssAfterScrape,omitempty"`
+	Samples          []point `json:"samples,omitempty"`
 }
 
 // point is one process sample of a soak.
@@ -162,15 +166,21 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	if err := sleep(ctx, sp.Warmup); err != nil {
 		return res, err
 	}
+	// The window's figures are read back to back at each end, each cheap:
+	// nothing that takes the acceptor's time (such as rendering its
+	// /metrics) comes between them.
 	s0, err := srv.stats()
 	if err != nil {
 		return res, err
 	}
-	steal0, total0 := cpuSteal()
+	ticks0 := readCPUTicks()
 	rig0 := selfCPU()
 	r0 := tl.Report()
 	g0 := gen.Stats()
 	tl.ResetLatency()
+	if sp.Sample > 0 {
+		s0 = srv.withGoroutines(s0)
+	}
 	res.RSSStart, res.FDsStart, res.GoroutStart = s0.RSS, s0.OpenFDs, s0.Goroutines
 
 	var samples []procStats
@@ -184,7 +194,7 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 			if err != nil {
 				return res, err
 			}
-			samples = append(samples, st)
+			samples = append(samples, srv.withGoroutines(st))
 		}
 	} else if err := sleep(ctx, sp.Window); err != nil {
 		return res, err
@@ -193,10 +203,22 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	if err != nil {
 		return res, err
 	}
-	res.RigCPUPct = 100 * (selfCPU() - rig0).Seconds() / s1.At.Sub(s0.At).Seconds() / float64(runtime.NumCPU())
-	if steal1, total1 := cpuSteal(); total1 > total0 {
-		res.StealPct = 100 * float64(steal1-steal0) / float64(total1-total0)
+	ticks1 := readCPUTicks()
+	rig1 := selfCPU()
+	r1 := tl.Report()
+	g1 := gen.Stats()
+	if sp.Sample > 0 {
+		s1 = srv.withGoroutines(s1)
 	}
+	win := s1.At.Sub(s0.At)
+	res.RigCPUPct = 100 * (rig1 - rig0).Seconds() / win.Seconds() / float64(runtime.NumCPU())
+	accCPUs, rigCPUs, err := cpuSplit(bins.cpus, ticks0)
+	if err != nil {
+		return res, err
+	}
+	res.AcceptorStealPct = stealPct(ticks0, ticks1, accCPUs)
+	res.RigStealPct = stealPct(ticks0, ticks1, rigCPUs)
+	res.StealPct = max(res.AcceptorStealPct, res.RigStealPct)
 	if sp.Scrape && sp.Kind == muninnKind {
 		// After the window's figures: the scrapes' buffers are not the
 		// memory of idle nodes, and are reported on their own.
@@ -209,19 +231,18 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 		}
 		res.RSSAfterScrape = after.RSS
 	}
-	r1 := tl.Report()
-	g1 := gen.Stats()
 	res.DiscardedWin = g1.Discarded - g0.Discarded
 	res.GenLate, res.GenLateDisc = g1.LateWakeups-g0.LateWakeups, g1.LateDiscards-g0.LateDiscards
 	res.GenMaxLateMs = float64(g1.MaxLate.Microseconds()) / 1000
 	res.GenSkipped, res.WindowProd = g1.Skipped-g0.Skipped, g1.Produced-g0.Produced
-	win := s1.At.Sub(s0.At)
 	res.WindowSecs = win.Seconds()
 	res.WindowLines = r1.Lines - r0.Lines
-	res.Throughput = float64(res.WindowLines) / win.Seconds()
+	res.WindowDelivered = uint64(max(0, delivered(g1)-delivered(g0)))
+	res.Throughput = float64(res.WindowDelivered) / win.Seconds()
+	res.TailedPerSec = float64(res.WindowLines) / win.Seconds()
 	res.CPUSecs = (s1.CPU - s0.CPU).Seconds()
-	if res.WindowLines > 0 {
-		res.CPUPer100k = res.CPUSecs * 1e5 / float64(res.WindowLines)
+	if res.WindowDelivered > 0 {
+		res.CPUPer100k = res.CPUSecs * 1e5 / float64(res.WindowDelivered)
 	}
 	lat := r1.Latency
 	res.LatencyP50us, res.LatencyP99us = us(lat.P50), us(lat.P99)
@@ -240,7 +261,7 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	}
 	st := gen.Stats()
 	want := st.Produced - st.Discarded
-	if err := waitUntil(ctx, 30*time.Second, func() bool { return distinct(tl.Report()) >= want }); err != nil {
+	if err := waitProgress(ctx, 15*time.Second, 10*time.Minute, func() uint64 { return distinct(tl.Report()) }, want); err != nil {
 		log.Warn("not every delivered object reached the files; counted as lost", "name", sp.Name, "err", err)
 	}
 	fin := tl.Report()
@@ -248,6 +269,39 @@ func execute(ctx context.Context, sp spec, bins binaries, base string, keep bool
 	res.Lines, res.Missing, res.Duplicates, res.Malformed = fin.Lines, fin.Missing, fin.Duplicates, fin.Malformed
 	res.Lost = int64(want) - int64(distinct(fin))
 	return res, nil
+}
+
+// delivered is how many objects the nodes have handed to the acceptor:
+// what they produced, less what they discarded and what they still hold.
+// Stats reads the nodes one after the other, so it may run a little ahead;
+// over a window that error is a few objects per node at each end.
+func delivered(st loadgen.Stats) int64 {
+	return int64(st.Produced) - int64(st.Discarded) - int64(st.Queued)
+}
+
+// waitProgress waits until count() reaches want, as long as it keeps
+// growing: it gives up after stall without growth, or after limit in all.
+// The tailer that counts may lag the acceptor by seconds on a busy rig
+// and still be catching up.
+func waitProgress(ctx context.Context, stall, limit time.Duration, count func() uint64, want uint64) error {
+	deadline := time.Now().Add(limit)
+	last, lastAt := count(), time.Now()
+	for last < want {
+		now := time.Now()
+		switch {
+		case now.After(deadline):
+			return fmt.Errorf("%d of %d after %v", last, want, limit)
+		case now.Sub(lastAt) > stall:
+			return fmt.Errorf("%d of %d, no progress for %v", last, want, stall)
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+		if n := count(); n > last {
+			last, lastAt = n, time.Now()
+		}
+	}
+	return nil
 }
 
 func distinct(r tailer.Report) uint64 {
@@ -301,7 +355,7 @@ func scrape(ctx context.Context, srv *server) (nodeP99us, allMs float64, err err
 		ds = append(ds, d)
 	}
 	slices.Sort(ds)
-	nodeP99us = us(ds[len(ds)*99/100])
+	nodeP99us = us(ds[(len(ds)*99+99)/100-1]) // nearest rank: the 990th of 1000
 	var total time.Duration
 	for range 5 {
 		d, err := get("/metrics")
