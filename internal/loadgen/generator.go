@@ -33,9 +33,9 @@ type Generator struct {
 
 	connected atomic.Int64 // nodes whose connection is up
 
-	lateWakeups  atomic.Uint64 // producer wakeups at least LateWakeup late
-	maxLate      atomic.Int64  // the latest of them, in nanoseconds
-	lateDiscards atomic.Uint64 // objects discarded by batches of late wakeups
+	lateWakeups  atomic.Uint64 // producer wakeups with a late batch (lateBatch)
+	maxLate      atomic.Int64  // the latest of those batches, in nanoseconds
+	lateDiscards atomic.Uint64 // objects discarded by late batches
 	skipped      atomic.Uint64 // arrivals skipped because a wakeup was too late
 
 	mu        sync.Mutex     // guards ran, stopped and the Add of producers
@@ -208,17 +208,23 @@ type Stats struct {
 	Produced, Discarded uint64
 	Queued              int
 	Connections         int // successful connections (handshake done) in total
-	// The generator's own stalls (open loop): wakeups at least
-	// LateWakeup after an arrival was due, the latest one, and how many
-	// of the discards happened while putting the batch of such a wakeup,
-	// that is, are the generator's lateness rather than the acceptor's.
+	// The generator's own stalls (open loop). A node's batch is late
+	// when its wakeup came so long after the batch's first arrival was
+	// due that a quarter of the node's queue fell due meanwhile, at the
+	// node's rate then in force (bursts included), or LateWakeup, if
+	// that is sooner; and always when it was clamped (see Skipped).
+	// LateWakeups counts the wakeups with at least one late batch,
+	// MaxLate is the latest of those batches, and LateDiscards counts
+	// the discards that happened while putting late batches, that is,
+	// that are the generator's lateness rather than the acceptor's.
 	LateWakeups  uint64
 	MaxLate      time.Duration
 	LateDiscards uint64
 	// Skipped arrivals: when a wakeup is so late that more than half a
 	// queue is due for a node at once, only half a queue is produced and
 	// the rest is skipped (never produced, no sequence number). The
-	// offered load was then lower than Config asked for.
+	// offered load was then lower than Config asked for. Such a batch
+	// counts as late.
 	Skipped uint64
 	Nodes   []NodeStats
 }

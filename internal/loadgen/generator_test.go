@@ -248,11 +248,11 @@ func TestRunOnce(t *testing.T) {
 func TestNoteWakeup(t *testing.T) {
 	t.Parallel()
 	g := &Generator{}
-	for _, late := range []time.Duration{0, LateWakeup - 1, LateWakeup, 3 * LateWakeup, 2 * LateWakeup} {
+	for _, late := range []time.Duration{time.Millisecond, 3 * time.Millisecond, 0, 2 * time.Millisecond} {
 		g.noteWakeup(late)
 	}
-	if st := g.Stats(); st.LateWakeups != 3 || st.MaxLate != 3*LateWakeup {
-		t.Errorf("LateWakeups %d, MaxLate %v; want 3 and %v", st.LateWakeups, st.MaxLate, 3*LateWakeup)
+	if st := g.Stats(); st.LateWakeups != 4 || st.MaxLate != 3*time.Millisecond {
+		t.Errorf("LateWakeups %d, MaxLate %v; want 4 and 3ms", st.LateWakeups, st.MaxLate)
 	}
 }
 
