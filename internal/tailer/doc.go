@@ -26,7 +26,10 @@
 // and every directory below it, so new directories and files are picked up
 // and written data is read at once; a full rescan every Config.Rescan is
 // the safety net for missed events and queue overflows. Each file keeps
-// its offset and the unterminated rest of its last line.
+// its offset and the unterminated rest of its last line. A directory that
+// a rescan cannot list (EACCES, EMFILE, EIO…) keeps its files, and the
+// directories below it, as they are until a rescan lists it again; each
+// such episode is logged once.
 //
 // An open file is read to its end even after it is deleted. A file that
 // disappeared before it could be opened, or whose last line was never

@@ -33,7 +33,13 @@ type dir struct {
 	watched bool
 	warned  bool // a failure to watch it has been logged
 	gen     uint64
-	files   map[string]*file // by name
+	// unlisted is the generation in which listing it failed: its files
+	// were not all seen, so none of them is ended for not being seen (nor
+	// are the directories below it). listWarned: that failure has been
+	// logged, and the next complete listing will be too.
+	unlisted   uint64
+	listWarned bool
+	files      map[string]*file // by name
 	// removed holds the names of files ended here, so that their events
 	// still queued (a rescan may end a file before they are read) are not
 	// taken for files that came and went unseen. Cleared when it grows

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,6 +52,11 @@ type Tailer struct {
 	byWD  map[int32]*dir
 	dirty []*file // files with events since the last read, each once
 	gen   uint64  // rescan generation
+	// unlisted is the last generation in which a directory could not be
+	// listed (see dir.unlisted).
+	unlisted uint64
+	// walk is filepath.WalkDir; tests replace it to make listings fail.
+	walk func(root string, fn fs.WalkDirFunc) error
 	// rescanNow asks for a full rescan before the period is up: the event
 	// queue overflowed, or a watched directory went away.
 	rescanNow bool
@@ -80,6 +86,7 @@ func New(cfg Config) (*Tailer, error) {
 		evbuf: make([]byte, 64<<10),
 		dirs:  make(map[string]*dir),
 		byWD:  make(map[int32]*dir),
+		walk:  filepath.WalkDir,
 	}, nil
 }
 
