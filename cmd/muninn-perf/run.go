@@ -59,7 +59,7 @@ type result struct {
 	Produced         uint64  `json:"produced"`
 	Discarded        uint64  `json:"discarded"`             // node-side, whole-queue overflow, over the whole run
 	DiscardedWin     uint64  `json:"discardedWindow"`       // of those, during the measured window
-	GenLate          uint64  `json:"generatorLateWakeups"`  // in the window: the generator itself woke ≥ 5 ms late
+	GenLate          uint64  `json:"generatorLateWakeups"`  // in the window: the generator itself woke late (loadgen.Stats.LateWakeups)
 	GenLateDisc      uint64  `json:"generatorLateDiscards"` // window discards in the batches of those wakeups
 	GenMaxLateMs     float64 `json:"generatorMaxLateMs"`    // the latest wakeup of the whole run, connecting included
 	StealPct         float64 `json:"stealPct"`              // the larger of the two below: a run is noisy from noisySteal
