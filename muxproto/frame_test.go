@@ -57,7 +57,7 @@ func TestFramerMalformed(t *testing.T) {
 	t.Parallel()
 	for _, h := range []string{
 		"1c", "3d", "5e", "ff", "9f01ff02ff" + "ff", "bf01ff", "5f01ff", "5f61ff", "7f4161ff", "5f5fffff",
-		"df", "c1ff", "f818", "fc", "1f", "3f", "9f1fff", "c13f", 
+		"df", "c1ff", "f818", "fc", "1f", "3f", "9f1fff", "c13f",
 	} {
 		b, _ := hex.DecodeString(h)
 		f := framer{maxDepth: 16}

@@ -199,12 +199,7 @@ func FuzzHandshake(f *testing.F) {
 		client, server := net.Pipe()
 		defer client.Close()
 		defer server.Close()
-		errc := make(chan error, 1)
-		go func() {
-			_, err := muxproto.ServerHandshake(context.Background(), server, muxproto.HandshakeConfig{NetworkMagic: 764824073, Timeout: 5 * time.Second})
-			server.Close()
-			errc <- err
-		}()
+		errc := serveHandshake(server, 764824073)
 		reply, rerr := rawPeer(client, muxproto.FromInitiator, payload)
 		err := <-errc
 		switch {

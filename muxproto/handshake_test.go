@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -35,6 +36,18 @@ func rawPeer(conn net.Conn, dir muxproto.Direction, payload []byte) ([]byte, err
 	reply := make([]byte, h.Length)
 	_, err = readFull(conn, reply)
 	return reply, err
+}
+
+// serveHandshake runs ServerHandshake on server with magic, closes
+// server after it and delivers its error.
+func serveHandshake(server net.Conn, magic uint32) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := muxproto.ServerHandshake(context.Background(), server, muxproto.HandshakeConfig{NetworkMagic: magic, Timeout: 5 * time.Second})
+		server.Close()
+		errc <- err
+	}()
+	return errc
 }
 
 func readFull(c net.Conn, b []byte) (int, error) {
@@ -262,12 +275,7 @@ func TestRefusalStaysSmall(t *testing.T) {
 	data = append(data, bytes.Repeat([]byte{0xf0}, n)...)
 	client, server := net.Pipe()
 	defer client.Close()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := muxproto.ServerHandshake(context.Background(), server, muxproto.HandshakeConfig{NetworkMagic: 42, Timeout: 5 * time.Second})
-		server.Close()
-		errc <- err
-	}()
+	errc := serveHandshake(server, 42)
 	reply, err := rawPeer(client, muxproto.FromInitiator, data)
 	if err != nil {
 		t.Fatal(err)
@@ -296,6 +304,8 @@ type slowWake struct {
 	cancel   context.CancelFunc
 	returned atomic.Bool
 	late     atomic.Bool
+	woke     chan struct{} // closed once the wake-up has landed
+	wakeOnce sync.Once
 	writes   int
 }
 
@@ -310,11 +320,12 @@ func (c *slowWake) Write(b []byte) (int, error) {
 func (c *slowWake) SetDeadline(t time.Time) error {
 	if !t.IsZero() && t.Before(time.Now()) {
 		time.Sleep(20 * time.Millisecond)
-		defer func() {
+		defer c.wakeOnce.Do(func() {
 			if c.returned.Load() {
 				c.late.Store(true)
 			}
-		}()
+			close(c.woke)
+		})
 	}
 	return c.Conn.SetDeadline(t)
 }
@@ -328,7 +339,7 @@ func TestHandshakeCancelWhileFinishing(t *testing.T) {
 	client, server := muxtest.Conns(t, "unix")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	conn := &slowWake{Conn: server, cancel: cancel}
+	conn := &slowWake{Conn: server, cancel: cancel, woke: make(chan struct{})}
 	propose := unhex(t, "8200a1011a2d964a09") // ForwardingV1 with the same magic
 	peer := make(chan error, 1)
 	go func() {
@@ -343,7 +354,7 @@ func TestHandshakeCancelWhileFinishing(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	time.Sleep(40 * time.Millisecond)
+	<-conn.woke // the context ended, so the wake-up comes, before the return or after it
 	if conn.late.Load() {
 		t.Fatal("the handshake's wake-up reached the connection after the handshake returned")
 	}

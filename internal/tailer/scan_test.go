@@ -99,14 +99,7 @@ func TestUnlistedDirectoryKeepsFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			tl.walk = w.walk
-			ctx, cancel := context.WithCancel(context.Background())
-			h := &harness{t: t, tl: tl, cancel: cancel, errc: make(chan error, 1)}
-			go func() { h.errc <- tl.Run(ctx) }()
-			t.Cleanup(func() {
-				if !h.done {
-					h.stop()
-				}
-			})
+			h := follow(t, tl)
 			h.waitFor("the first lines", linesAre(3))
 			infos := logs.count(slog.LevelInfo) // "following" names the root
 

@@ -67,6 +67,12 @@ func start(t *testing.T, root string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return follow(t, tl)
+}
+
+// follow runs tl until the harness stops it (at the latest when the test
+// ends).
+func follow(t *testing.T, tl *Tailer) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, tl: tl, cancel: cancel, errc: make(chan error, 1)}
 	go func() { h.errc <- tl.Run(ctx) }()
