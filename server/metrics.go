@@ -203,7 +203,13 @@ func (c *nodeCounters) received(objects, bytes int) {
 func (c *nodeCounters) logDelta(now logging.Stats) {
 	c.objectsWritten.Add(float64(now.Objects - c.prev.Objects))
 	c.bytesWritten.Add(float64(now.Bytes - c.prev.Bytes))
-	c.m.writeErrors.Add(float64(now.WriteErrors - c.prev.WriteErrors))
-	c.m.rotations.Add(float64(now.Rotations - c.prev.Rotations))
+	// Errors and rotations are rare; the counters are shared by every
+	// node, so skip the atomic add of a zero.
+	if d := now.WriteErrors - c.prev.WriteErrors; d != 0 {
+		c.m.writeErrors.Add(float64(d))
+	}
+	if d := now.Rotations - c.prev.Rotations; d != 0 {
+		c.m.rotations.Add(float64(d))
+	}
 	c.prev = now
 }

@@ -129,9 +129,20 @@ func (ss *session) run(parent context.Context) error {
 		var acc *tracer.Acceptor
 		handler := func(_ context.Context, objs []tracer.TraceObject) error {
 			ss.received.Add(uint64(len(objs)))
-			ss.log.Debug("trace batch", "count", len(objs), "bytes", len(acc.LastReply()))
+			// Asked of the server's logger, shared by every session and so
+			// in cache, rather than of this session's: this runs per batch,
+			// and at sub-saturation loads a batch is an object or two.
+			if ss.srv.log.Enabled(context.Background(), slog.LevelDebug) {
+				ss.log.Debug("trace batch", "count", len(objs), "bytes", len(acc.LastReply()))
+			}
+			b := batch{objs, acc.LastReply()}
+			select { // the common case, without the three-channel select
+			case sink <- b:
+				return nil
+			default:
+			}
 			select {
-			case sink <- batch{objs, acc.LastReply()}:
+			case sink <- b:
 				return nil
 			case <-ss.srv.hard.Done():
 				return context.Cause(ss.srv.hard)
