@@ -111,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		o.work = dir
 	}
 	s := &suite{o: o, log: log, out: stdout}
-	err := s.run(ctx)
+	err := errors.Join(s.run(ctx), errors.Join(s.retryErrs...))
 	targets := s.targets()
 	printTargets(stdout, targets)
 	if o.jsonOut != "" {
@@ -134,6 +134,11 @@ type suite struct {
 	out     io.Writer
 	results []result
 	t1      map[int][2]result // N → probe, muninn
+	pairs   int               // probe/Muninn pairs started, for their order
+	// retryErrs are retries that failed after an earlier attempt had
+	// succeeded: the earlier one is kept, the suite goes on, and the
+	// failure is reported at the end (and fails the command).
+	retryErrs []error
 	// execute performs one run; nil: the real one (tests replace it).
 	execute func(context.Context, spec) (result, error)
 }
@@ -165,7 +170,16 @@ func (s *suite) exec(ctx context.Context, sp spec) (result, error) {
 		r, err := run(ctx, sp)
 		if err != nil {
 			fmt.Fprintln(s.out, "failed:", err)
-			return r, fmt.Errorf("%s (%s): %w", sp.Name, sp.Kind, err)
+			err = fmt.Errorf("%s (%s): %w", sp.Name, sp.Kind, err)
+			if i == 0 {
+				return r, err
+			}
+			// A failed retry is a finding (an acceptor that crashed, a
+			// rig that broke), but the earlier attempt measured: keep it
+			// and go on, and report the failure at the end.
+			s.retryErrs = append(s.retryErrs, fmt.Errorf("retry %d: %w", i, err))
+			fmt.Fprintf(s.out, "    retry %d failed: keeping the earlier attempt; reported at the end\n", i)
+			break
 		}
 		fmt.Fprintf(s.out, "%9.0f objects/s (tailed %.0f)  cpu %5.2fs (%.3f s/100k)  p99 %s  rss %s  discarded %d/%d (generator late %d×, max %.0f ms, %d; skipped %d)  missing %d  dup %d  lost %d  steal %.1f%% (acceptor %.1f%%, rig %.1f%%)  rig cpu %.0f%%\n",
 			r.Throughput, r.TailedPerSec, r.CPUSecs, r.CPUPer100k, ms(r.LatencyP99us), mb(r.RSSEnd), r.DiscardedWin, r.Discarded,
@@ -188,6 +202,19 @@ func (s *suite) exec(ctx context.Context, sp spec) (result, error) {
 	return best, nil
 }
 
+// order gives the kinds of the next probe/Muninn pair. The first
+// pair runs the probe first, the next Muninn first, and so on, so that a
+// drift of the machine within the hour, or whatever the first run of a
+// pair leaves behind (page cache, a warm rig), does not always favour the
+// same side of the ratios.
+func (s *suite) order() []kind {
+	s.pairs++
+	if s.pairs%2 == 1 {
+		return []kind{probeKind, muninnKind}
+	}
+	return []kind{muninnKind, probeKind}
+}
+
 // retryWindow is the longest window a noisy run is repeated for.
 const retryWindow = time.Minute
 
@@ -195,13 +222,14 @@ const retryWindow = time.Minute
 // second: about 1000 against some 100 in normal operation.
 const syncBurst = 1000
 
-// burstSpecs are the burst phase's runs, the probe's and Muninn's: ten
-// nodes at base objects per second each, and for 2 s in every 10 at base
-// plus syncBurst, as if every node began to sync at once. (loadgen's
+// burstSpecs are the burst phase's runs, the probe's and Muninn's in the
+// order given: ten nodes at base objects per second each, and for 2 s in
+// every 10 at base plus syncBurst, as if every node began to sync at
+// once. (loadgen's
 // Burst.Rate replaces the rate during a burst; it does not add to it.)
-func burstSpecs(base float64, window time.Duration) []spec {
+func burstSpecs(kinds []kind, base float64, window time.Duration) []spec {
 	var out []spec
-	for _, k := range []kind{probeKind, muninnKind} {
+	for _, k := range kinds {
 		out = append(out, spec{Name: "burst N=10", Kind: k, Nodes: 10, Rate: base,
 			Burst:  loadgen.Burst{Every: 10 * time.Second, Length: 2 * time.Second, Rate: base + syncBurst},
 			Window: max(window, 20*time.Second)})
@@ -220,12 +248,12 @@ func (s *suite) run(ctx context.Context) error {
 	// T1 always runs first: every other load is a fraction of it.
 	for _, n := range s.o.nodes {
 		var pair [2]result
-		for i, k := range []kind{probeKind, muninnKind} {
+		for _, k := range s.order() {
 			r, err := s.exec(ctx, spec{Name: fmt.Sprintf("T1 saturate N=%d", n), Kind: k, Nodes: n, Saturate: true})
 			if err != nil {
 				return err
 			}
-			pair[i] = r
+			pair[slices.Index([]kind{probeKind, muninnKind}, k)] = r
 		}
 		s.t1[n] = pair
 		fmt.Fprintf(s.out, "    T1 N=%d: muninn/probe = %.2f\n", n, ratio(pair[1].Throughput, pair[0].Throughput))
@@ -237,7 +265,7 @@ func (s *suite) run(ctx context.Context) error {
 			if !have(n) {
 				continue
 			}
-			for _, k := range []kind{probeKind, muninnKind} {
+			for _, k := range s.order() {
 				if _, err := s.exec(ctx, spec{Name: fmt.Sprintf("T2/T4 half N=%d", n), Kind: k, Nodes: n, Rate: rate(n, 0.5)}); err != nil {
 					return err
 				}
@@ -249,7 +277,7 @@ func (s *suite) run(ctx context.Context) error {
 			if !have(n) {
 				continue
 			}
-			for _, k := range []kind{probeKind, muninnKind} {
+			for _, k := range s.order() {
 				if _, err := s.exec(ctx, spec{Name: fmt.Sprintf("T3 quarter N=%d", n), Kind: k, Nodes: n, Rate: rate(n, 0.25)}); err != nil {
 					return err
 				}
@@ -257,7 +285,7 @@ func (s *suite) run(ctx context.Context) error {
 		}
 	}
 	if s.o.phases["burst"] && have(10) {
-		for _, sp := range burstSpecs(rate(10, 0.25), s.o.window) {
+		for _, sp := range burstSpecs(s.order(), rate(10, 0.25), s.o.window) {
 			if _, err := s.exec(ctx, sp); err != nil {
 				return err
 			}

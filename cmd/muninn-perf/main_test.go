@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -88,7 +90,7 @@ func TestTargets(t *testing.T) {
 // the sum), and measures the probe in the same run.
 func TestBurstSpecs(t *testing.T) {
 	t.Parallel()
-	sps := burstSpecs(18_000, 15*time.Second)
+	sps := burstSpecs([]kind{probeKind, muninnKind}, 18_000, 15*time.Second)
 	var kinds []kind
 	for _, sp := range sps {
 		kinds = append(kinds, sp.Kind)
@@ -305,6 +307,87 @@ func TestExecRetries(t *testing.T) {
 				if tg.Noisy != tc.noisyVerdict {
 					t.Errorf("%s: noisy = %v, want %v", tg.What, tg.Noisy, tc.noisyVerdict)
 				}
+			}
+		})
+	}
+}
+
+// TestPairOrder: the probe and Muninn take turns at running first, pair
+// after pair, across the phases; T1's pairs are still stored by kind.
+func TestPairOrder(t *testing.T) {
+	t.Parallel()
+	var got []string
+	s := &suite{o: options{nodes: []int{10, 100}, phases: map[string]bool{"t2": true, "t3": true, "burst": true}}, out: io.Discard,
+		execute: func(_ context.Context, sp spec) (result, error) {
+			got = append(got, sp.Name+" "+string(sp.Kind))
+			tp := 1000.0
+			if sp.Kind == muninnKind {
+				tp = 900
+			}
+			return result{Name: sp.Name, Kind: sp.Kind, Nodes: sp.Nodes, Throughput: tp}, nil
+		}}
+	if err := s.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"T1 saturate N=10 probe", "T1 saturate N=10 muninn",
+		"T1 saturate N=100 muninn", "T1 saturate N=100 probe",
+		"T2/T4 half N=10 probe", "T2/T4 half N=10 muninn",
+		"T2/T4 half N=100 muninn", "T2/T4 half N=100 probe",
+		"T3 quarter N=10 probe", "T3 quarter N=10 muninn",
+		"T3 quarter N=100 muninn", "T3 quarter N=100 probe",
+		"burst N=10 probe", "burst N=10 muninn",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("runs\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, n := range []int{10, 100} {
+		if p := s.t1[n]; p[0].Kind != probeKind || p[1].Kind != muninnKind || p[1].Throughput != 900 {
+			t.Errorf("T1 N=%d pair %+v, want the probe then muninn", n, p)
+		}
+	}
+}
+
+// TestFailedRetry: a retry that fails keeps the attempt before it, lets
+// the suite go on, and is reported at the end; a first attempt that fails
+// still stops the suite.
+func TestFailedRetry(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("acceptor exited")
+	for _, tc := range []struct {
+		name    string
+		errs    []error
+		wantErr bool
+		keep    float64
+	}{
+		{"retry fails", []error{nil, boom}, false, 30},
+		{"first fails", []error{boom}, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out strings.Builder
+			calls := 0
+			s := &suite{o: options{retries: 2, window: 15 * time.Second}, out: &out,
+				execute: func(_ context.Context, sp spec) (result, error) {
+					err := tc.errs[calls]
+					calls++
+					return result{Name: sp.Name, Kind: sp.Kind, Nodes: sp.Nodes, StealPct: 30}, err
+				}}
+			r, err := s.exec(context.Background(), spec{Name: "T3 quarter N=10", Kind: muninnKind, Nodes: 10})
+			if (err != nil) != tc.wantErr || !errors.Is(err, boom) && tc.wantErr {
+				t.Fatalf("err %v, want error %v", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				if len(s.results) != 0 || len(s.retryErrs) != 0 {
+					t.Errorf("results %+v, retry errors %v after a failed first attempt", s.results, s.retryErrs)
+				}
+				return
+			}
+			if calls != len(tc.errs) || r.StealPct != tc.keep || r.Attempts != 1 || len(s.results) != 1 {
+				t.Errorf("%d calls, kept %+v, results %d\n%s", calls, r, len(s.results), out.String())
+			}
+			if len(s.retryErrs) != 1 || !errors.Is(s.retryErrs[0], boom) {
+				t.Errorf("retry errors %v, want the failed retry", s.retryErrs)
 			}
 		})
 	}
