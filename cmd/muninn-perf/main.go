@@ -225,8 +225,8 @@ const syncBurst = 1000
 // burstSpecs are the burst phase's runs, the probe's and Muninn's in the
 // order given: ten nodes at base objects per second each, and for 2 s in
 // every 10 at base plus syncBurst, as if every node began to sync at
-// once. (loadgen's
-// Burst.Rate replaces the rate during a burst; it does not add to it.)
+// once. (loadgen's Burst.Rate replaces the rate during a burst; it does
+// not add to it.)
 func burstSpecs(kinds []kind, base float64, window time.Duration) []spec {
 	var out []spec
 	for _, k := range kinds {
