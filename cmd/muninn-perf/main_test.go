@@ -169,18 +169,19 @@ func TestStealOfCPUs(t *testing.T) {
 // catching up, however long past the stall interval, and gives up on one
 // that has stopped.
 func TestWaitProgress(t *testing.T) {
+	t.Parallel()
+	// A tailer that has read one more line at every look: it reaches 30
+	// only after some 29 looks 20 ms apart, well past the 100 ms stall.
 	var n atomic.Uint64
-	go func() {
-		for range 30 {
-			time.Sleep(10 * time.Millisecond)
-			n.Add(1)
-		}
-	}()
-	if err := waitProgress(context.Background(), 100*time.Millisecond, time.Minute, n.Load, 30); err != nil {
+	start := time.Now()
+	if err := waitProgress(context.Background(), 100*time.Millisecond, time.Minute, func() uint64 { return n.Add(1) }, 30); err != nil {
 		t.Fatalf("catching up: %v", err)
 	}
-	start := time.Now()
-	err := waitProgress(context.Background(), 100*time.Millisecond, time.Minute, n.Load, 31)
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Fatalf("caught up after %v, before the stall interval: the case tests nothing", d)
+	}
+	start = time.Now()
+	err := waitProgress(context.Background(), 100*time.Millisecond, time.Minute, n.Load, n.Load()+1)
 	if err == nil || time.Since(start) > 30*time.Second {
 		t.Fatalf("stopped: err %v after %v", err, time.Since(start))
 	}
