@@ -8,6 +8,7 @@
 #   scripts/perf.sh --quick              # a few minutes: short windows, 1-minute soak
 #   scripts/perf.sh --json perf.json     # also write the results as JSON
 #   scripts/perf.sh --phases t1 --nodes 10   # one phase, one size
+#   scripts/perf.sh --rate 2335 --nodes 100  # probe/Muninn pairs at a fixed load
 #
 # Every other flag goes to muninn-perf (go run ./cmd/muninn-perf -h).
 #

@@ -47,6 +47,10 @@ type options struct {
 	jsonOut, work  string
 	keep           bool
 	retries        int
+	// rate, when set, replaces the suite: each node count in nodes gets
+	// repeat probe/Muninn pairs at this many objects per second per node.
+	rate   float64
+	repeat int
 }
 
 func main() {
@@ -71,12 +75,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.jsonOut, "json", "", "write every result and the target table here as JSON")
 	fs.StringVar(&o.work, "work", "", "work directory; the acceptors' log trees go there (default: a new temporary one, removed at the end)")
 	fs.IntVar(&o.retries, "retries", 2, "run a phase's run again, up to this many times, while the hypervisor took 5 % or more of the machine in its window; the quietest is kept")
+	fs.Float64Var(&o.rate, "rate", 0, "instead of the suite: run probe/Muninn pairs at this many objects per second per node, for each of --nodes (no T1 first, no verdicts)")
+	fs.IntVar(&o.repeat, "repeat", 1, "with --rate: pairs per node count")
 	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory (logs, configuration) instead of removing it after the run")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if o.retries < 0 {
 		fmt.Fprintln(stderr, "muninn-perf: --retries must not be negative")
+		return 2
+	}
+	if o.rate < 0 || o.repeat < 1 {
+		fmt.Fprintln(stderr, "muninn-perf: --rate must not be negative and --repeat must be at least 1")
 		return 2
 	}
 	if *quick {
@@ -244,6 +254,9 @@ func (s *suite) run(ctx context.Context) error {
 	}
 	fmt.Fprintf(s.out, "muninn-perf: %s/%s, Go %s, %d CPUs for the generator and tailer, acceptors %s; warm-up %v, window %v\n",
 		runtime.GOOS, runtime.GOARCH, runtime.Version(), runtime.NumCPU(), pin, s.o.warmup, s.o.window)
+	if s.o.rate > 0 {
+		return s.runFixed(ctx)
+	}
 	s.t1 = map[int][2]result{}
 	// T1 always runs first: every other load is a fraction of it.
 	for _, n := range s.o.nodes {
@@ -309,6 +322,30 @@ func (s *suite) run(ctx context.Context) error {
 			Window: s.o.soak, Sample: min(10*time.Second, s.o.soak/6), Metrics: 50}
 		if _, err := s.exec(ctx, sp); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// runFixed runs --repeat probe/Muninn pairs at --rate for each node
+// count, and prints Muninn's figures as ratios to the probe's after each
+// pair: a fixed load, the same for every build and every hour, for
+// comparing changes and for measuring a point the suite's fractions of
+// T1 do not hit.
+func (s *suite) runFixed(ctx context.Context) error {
+	for _, n := range s.o.nodes {
+		for range s.o.repeat {
+			var pair [2]result
+			for _, k := range s.order() {
+				r, err := s.exec(ctx, spec{Name: fmt.Sprintf("fixed N=%d at %g/s", n, s.o.rate), Kind: k, Nodes: n, Rate: s.o.rate})
+				if err != nil {
+					return err
+				}
+				pair[slices.Index([]kind{probeKind, muninnKind}, k)] = r
+			}
+			p, m := pair[0], pair[1]
+			fmt.Fprintf(s.out, "    N=%d at %g/s: muninn/probe CPU per object %.2f, p50 %.2f, p99 %.2f; discarded in the window %d/%d\n",
+				n, s.o.rate, ratio(m.CPUPer100k, p.CPUPer100k), ratio(m.LatencyP50us, p.LatencyP50us), ratio(m.LatencyP99us, p.LatencyP99us), m.DiscardedWin, p.DiscardedWin)
 		}
 	}
 	return nil
@@ -485,6 +522,9 @@ func (s *suite) find(name string, k kind) result {
 }
 
 func printTargets(w io.Writer, ts []target) {
+	if len(ts) == 0 { // --rate, or a run that stopped before any verdict
+		return
+	}
 	fmt.Fprintln(w, "\ntargets:")
 	noisy, bound := false, false
 	for _, t := range ts {

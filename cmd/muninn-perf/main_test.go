@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -391,5 +392,48 @@ func TestFailedRetry(t *testing.T) {
 				t.Errorf("retry errors %v, want the failed retry", s.retryErrs)
 			}
 		})
+	}
+}
+
+// TestFixedRate: --rate replaces the suite with pairs at that load, the
+// pairs alternating as in the suite, each followed by Muninn's ratios to
+// the probe; no T1 runs and no verdict is made.
+func TestFixedRate(t *testing.T) {
+	t.Parallel()
+	var got []string
+	var out strings.Builder
+	s := &suite{o: options{nodes: []int{10, 100}, rate: 500, repeat: 2, phases: map[string]bool{"t2": true, "t3": true}}, out: &out,
+		execute: func(_ context.Context, sp spec) (result, error) {
+			got = append(got, fmt.Sprintf("%s %s %d %g", sp.Name, sp.Kind, sp.Nodes, sp.Rate))
+			r := result{Name: sp.Name, Kind: sp.Kind, Nodes: sp.Nodes, CPUPer100k: 0.1, LatencyP50us: 1000, LatencyP99us: 4000}
+			if sp.Kind == muninnKind {
+				r.CPUPer100k, r.LatencyP99us, r.DiscardedWin = 0.3, 2000, 192
+			}
+			return r, nil
+		}}
+	if err := s.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"fixed N=10 at 500/s probe 10 500", "fixed N=10 at 500/s muninn 10 500",
+		"fixed N=10 at 500/s muninn 10 500", "fixed N=10 at 500/s probe 10 500",
+		"fixed N=100 at 500/s probe 100 500", "fixed N=100 at 500/s muninn 100 500",
+		"fixed N=100 at 500/s muninn 100 500", "fixed N=100 at 500/s probe 100 500",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("runs\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	line := "N=100 at 500/s: muninn/probe CPU per object 3.00, p50 1.00, p99 0.50; discarded in the window 192/0"
+	if c := strings.Count(out.String(), line); c != 2 {
+		t.Errorf("%d ratio lines %q in\n%s", c, line, out.String())
+	}
+	if tg := s.targets(); len(tg) != 0 {
+		t.Errorf("verdicts %+v for fixed-rate pairs", tg)
+	}
+	var stderr strings.Builder
+	for _, args := range [][]string{{"--rate", "-1"}, {"--rate", "10", "--repeat", "0"}} {
+		if code := run(append(args, "--muninn", "m", "--probe", "p"), io.Discard, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
 	}
 }
