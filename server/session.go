@@ -150,7 +150,8 @@ func (ss *session) run(parent context.Context) error {
 				return errWriterStopped
 			}
 		}
-		cfg := tracer.AcceptorConfig{RequestNum: ss.srv.opts.RequestNum, StopGrace: ss.srv.opts.StopGrace}
+		// The sink gives back each reply and its batch once written.
+		cfg := tracer.AcceptorConfig{RequestNum: ss.srv.opts.RequestNum, StopGrace: ss.srv.opts.StopGrace, PoolBatches: true}
 		ch := ss.mux.Channel(tracer.Protocol)
 		ch.PoolMessages() // the sink releases each reply once it is written
 		acc = tracer.NewAcceptor(ch, cfg, handler)
@@ -274,8 +275,9 @@ func (ss *session) write(sink <-chan batch) error {
 		// Write and Offer keep nothing of the objects (the lines are
 		// rendered into the log's own buffer, the journal's fields are
 		// cleared, the re-forwarder encodes its own copy), so the reply's
-		// memory can serve the next one.
+		// memory and the batch's can serve the next ones.
 		muxproto.ReleaseMessage(b.reply)
+		tracer.ReleaseBatch(b.objects)
 	}
 	return nil
 }

@@ -28,6 +28,11 @@ type AcceptorConfig struct {
 	// DrainTimeout bounds, after ctx is cancelled, the wait for a reply
 	// whose first bytes have arrived. Default 5 s.
 	DrainTimeout time.Duration
+	// PoolBatches decodes each reply with DecodeReplyPooled: the handler
+	// (or whoever it hands a batch to) gives each batch back with
+	// ReleaseBatch once nothing reads its objects any more. Without it
+	// every batch is a new allocation and nothing needs to be given back.
+	PoolBatches bool
 }
 
 func (c AcceptorConfig) withDefaults() AcceptorConfig {
@@ -127,7 +132,11 @@ func (a *Acceptor) receive(ctx context.Context) ([]byte, error) {
 // decode checks a reply against the request it answers.
 func (a *Acceptor) decode(msg []byte) ([]TraceObject, error) {
 	a.last = msg
-	batch, err := DecodeReplyInPlace(msg) // Recv hands msg over; see LastReply
+	decode := DecodeReplyInPlace // Recv hands msg over; see LastReply
+	if a.cfg.PoolBatches {
+		decode = DecodeReplyPooled
+	}
+	batch, err := decode(msg)
 	if err != nil {
 		return nil, fmt.Errorf("decode trace reply: %w", err)
 	}

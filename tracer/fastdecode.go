@@ -12,7 +12,7 @@ import (
 // shape (a tag-0 or tag-1 time, say) goes to DecodeReplyRef, which also
 // produces every error.
 func DecodeReply(data []byte) ([]TraceObject, error) {
-	if objs, ok := decodeReplyFast(string(data), len(data)); ok {
+	if objs, ok := decodeReplyFast(string(data), len(data), nil); ok {
 		return objs, nil
 	}
 	return DecodeReplyRef(data)
@@ -29,7 +29,13 @@ func DecodeReply(data []byte) ([]TraceObject, error) {
 // that Go treats as immutable. The acceptor uses it for the messages a Mux
 // hands it, and releases each only once its batch has been written.
 func DecodeReplyInPlace(data []byte) ([]TraceObject, error) {
-	if objs, ok := decodeReplyFast(unsafe.String(unsafe.SliceData(data), len(data)), len(data)); ok {
+	return decodeReplyInto(data, nil)
+}
+
+// decodeReplyInto is DecodeReplyInPlace putting the objects in dst's
+// memory when it has room for them (dst's contents are overwritten).
+func decodeReplyInto(data []byte, dst []TraceObject) ([]TraceObject, error) {
+	if objs, ok := decodeReplyFast(unsafe.String(unsafe.SliceData(data), len(data)), len(data), dst); ok {
 		return objs, nil
 	}
 	return DecodeReplyRef(data)
@@ -141,7 +147,10 @@ func (r *fastReader) enum(max uint64) (uint64, bool) {
 	return r.uint(max)
 }
 
-func decodeReplyFast(s string, size int) ([]TraceObject, bool) {
+// decodeReplyFast decodes the common shape of a reply, into dst's memory
+// when it has room for the objects the reply announces (or, for a list
+// of unstated length, for the objects its size suggests).
+func decodeReplyFast(s string, size int, dst []TraceObject) ([]TraceObject, bool) {
 	r := fastReader{s: s}
 	if n, ok := r.definite(4); !ok || n != 2 {
 		return nil, false
@@ -157,7 +166,10 @@ func decodeReplyFast(s string, size int) ([]TraceObject, bool) {
 	if hint < 0 || hint > size/32 {
 		hint = size / 400
 	}
-	objs := make([]TraceObject, 0, hint)
+	objs := dst[:0]
+	if objs == nil || cap(objs) < hint {
+		objs = make([]TraceObject, 0, hint)
+	}
 	names := make([]string, 0, hint)
 	for seen := 0; r.more(&count); seen++ {
 		if seen == maxArray || r.off >= len(r.s) {

@@ -151,7 +151,27 @@ func decodeBoth(t testing.TB, data []byte) ([]TraceObject, error) {
 	if (oerr == nil) != (rerr == nil) || !reflect.DeepEqual(owned, ref) {
 		t.Fatalf("owned decoder disagrees on %x: %v / %v", data, oerr, rerr)
 	}
+	// Decoding into a batch that held other objects, as a pooled batch
+	// does, leaves nothing of them behind.
+	for _, room := range []int{1, 64} {
+		reused, uerr := decodeReplyInto(bytes.Clone(data), dirtyBatch(room))
+		if (uerr == nil) != (rerr == nil) || len(reused) != len(ref) || len(ref) > 0 && !reflect.DeepEqual(reused, ref) {
+			t.Fatalf("decoding %x into a used batch of %d: %#v, %v; want %#v, %v", data, room, reused, uerr, ref, rerr)
+		}
+	}
 	return ref, rerr
+}
+
+// dirtyBatch is a batch of n objects with every field set, emptied the
+// way DecodeReplyPooled empties a pooled one: its memory still holds them.
+func dirtyBatch(n int) []TraceObject {
+	b := make([]TraceObject, n)
+	for i := range b {
+		b[i] = TraceObject{Human: "stale human", HasHuman: true, Machine: `{"stale":1}`,
+			Namespace: []string{"Stale", "Name"}, Severity: Error, Detail: DMaximum,
+			Timestamp: UTCTime{Sec: 1 << 40, Pico: 7}, Hostname: "stale-host", ThreadID: "99"}
+	}
+	return b[:0]
 }
 
 func TestReplyVectors(t *testing.T) {

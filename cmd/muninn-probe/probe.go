@@ -236,17 +236,18 @@ func (p *probe) loop(ctx context.Context, ch *muxproto.Channel, w *bufio.Writer)
 	}
 }
 
-// handle deals with one reply as Muninn does: it decodes msg in place,
-// checks the batch against the request, writes one line per object,
-// flushes, and only then gives msg back with ReleaseMessage, since the
-// batch's strings alias it. It returns the number of objects and of bytes
-// written.
+// handle deals with one reply as Muninn does: it decodes msg in place
+// into a pooled batch, checks the batch against the request, writes one
+// line per object, flushes, and only then gives msg and the batch back
+// (ReleaseMessage, ReleaseBatch), since the batch's strings alias msg. It
+// returns the number of objects and of bytes written.
 func (p *probe) handle(msg []byte, w *bufio.Writer) (objects, written int, err error) {
 	defer muxproto.ReleaseMessage(msg) // nothing reads the batch after handle
 	batch, err := decodeBatch(msg, p.o.requestNum)
 	if err != nil {
 		return 0, 0, err
 	}
+	defer tracer.ReleaseBatch(batch)
 	written, err = writeBatch(w, batch)
 	if err != nil {
 		return 0, written, err
@@ -254,10 +255,10 @@ func (p *probe) handle(msg []byte, w *bufio.Writer) (objects, written int, err e
 	return len(batch), written, nil
 }
 
-// decodeBatch decodes a reply without copying it (the objects alias msg)
-// and checks that it holds 1 to requestNum objects.
+// decodeBatch decodes a reply without copying it (the objects alias msg),
+// in a pooled batch, and checks that it holds 1 to requestNum objects.
 func decodeBatch(msg []byte, requestNum uint16) ([]tracer.TraceObject, error) {
-	batch, err := tracer.DecodeReplyInPlace(msg)
+	batch, err := tracer.DecodeReplyPooled(msg)
 	if err != nil {
 		return nil, fmt.Errorf("decode reply: %w", err)
 	}
