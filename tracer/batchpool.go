@@ -5,12 +5,11 @@ import "sync"
 // Decoded batches are the largest thing an acceptor allocates: 120 bytes
 // of TraceObject per object, and the room a list of unstated length is
 // given, while the reply's text, which the objects alias, comes from the
-// message pools. At a thousand
-// connections, where every collection scans thousands of goroutine
-// stacks, allocating them anew made a collection every half second.
-// DecodeReplyPooled and ReleaseBatch let that memory serve the next
-// batch instead. Like the message pools, the pool empties itself when
-// the collector runs, so an idle acceptor keeps nothing.
+// message pools. At a thousand connections, where every collection scans
+// thousands of goroutine stacks, allocating them anew made a collection
+// every half second. DecodeReplyPooled and ReleaseBatch let that memory
+// serve the next batch instead. Like the message pools, the pool empties
+// itself when the collector runs, so an idle acceptor keeps nothing.
 var (
 	batches sync.Pool // *[]TraceObject: length 0, every object zeroed
 	holders sync.Pool // *[]TraceObject holding nothing, for ReleaseBatch

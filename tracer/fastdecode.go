@@ -167,6 +167,8 @@ func decodeReplyFast(s string, size int, dst []TraceObject) ([]TraceObject, bool
 		hint = size / 400
 	}
 	objs := dst[:0]
+	// Not nil even with no room wanted: an empty reply decodes to an
+	// empty list, as with the reference decoder.
 	if objs == nil || cap(objs) < hint {
 		objs = make([]TraceObject, 0, hint)
 	}

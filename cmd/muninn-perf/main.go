@@ -225,6 +225,21 @@ func (s *suite) order() []kind {
 	return []kind{muninnKind, probeKind}
 }
 
+// pair runs sp for the probe and for Muninn, in the order the next pair
+// takes, and returns the probe's result and Muninn's, in that order.
+func (s *suite) pair(ctx context.Context, sp spec) ([2]result, error) {
+	var out [2]result
+	for _, k := range s.order() {
+		sp.Kind = k
+		r, err := s.exec(ctx, sp)
+		if err != nil {
+			return out, err
+		}
+		out[slices.Index([]kind{probeKind, muninnKind}, k)] = r
+	}
+	return out, nil
+}
+
 // retryWindow is the longest window a noisy run is repeated for.
 const retryWindow = time.Minute
 
@@ -232,19 +247,14 @@ const retryWindow = time.Minute
 // second: about 1000 against some 100 in normal operation.
 const syncBurst = 1000
 
-// burstSpecs are the burst phase's runs, the probe's and Muninn's in the
-// order given: ten nodes at base objects per second each, and for 2 s in
-// every 10 at base plus syncBurst, as if every node began to sync at
-// once. (loadgen's Burst.Rate replaces the rate during a burst; it does
-// not add to it.)
-func burstSpecs(kinds []kind, base float64, window time.Duration) []spec {
-	var out []spec
-	for _, k := range kinds {
-		out = append(out, spec{Name: "burst N=10", Kind: k, Nodes: 10, Rate: base,
-			Burst:  loadgen.Burst{Every: 10 * time.Second, Length: 2 * time.Second, Rate: base + syncBurst},
-			Window: max(window, 20*time.Second)})
-	}
-	return out
+// burstSpec is the burst phase's run, made for the probe and for Muninn:
+// ten nodes at base objects per second each, and for 2 s in every 10 at
+// base plus syncBurst, as if every node began to sync at once. (loadgen's
+// Burst.Rate replaces the rate during a burst; it does not add to it.)
+func burstSpec(base float64, window time.Duration) spec {
+	return spec{Name: "burst N=10", Nodes: 10, Rate: base,
+		Burst:  loadgen.Burst{Every: 10 * time.Second, Length: 2 * time.Second, Rate: base + syncBurst},
+		Window: max(window, 20*time.Second)}
 }
 
 func (s *suite) run(ctx context.Context) error {
@@ -260,13 +270,9 @@ func (s *suite) run(ctx context.Context) error {
 	s.t1 = map[int][2]result{}
 	// T1 always runs first: every other load is a fraction of it.
 	for _, n := range s.o.nodes {
-		var pair [2]result
-		for _, k := range s.order() {
-			r, err := s.exec(ctx, spec{Name: fmt.Sprintf("T1 saturate N=%d", n), Kind: k, Nodes: n, Saturate: true})
-			if err != nil {
-				return err
-			}
-			pair[slices.Index([]kind{probeKind, muninnKind}, k)] = r
+		pair, err := s.pair(ctx, spec{Name: fmt.Sprintf("T1 saturate N=%d", n), Nodes: n, Saturate: true})
+		if err != nil {
+			return err
 		}
 		s.t1[n] = pair
 		fmt.Fprintf(s.out, "    T1 N=%d: muninn/probe = %.2f\n", n, ratio(pair[1].Throughput, pair[0].Throughput))
@@ -278,10 +284,8 @@ func (s *suite) run(ctx context.Context) error {
 			if !have(n) {
 				continue
 			}
-			for _, k := range s.order() {
-				if _, err := s.exec(ctx, spec{Name: fmt.Sprintf("T2/T4 half N=%d", n), Kind: k, Nodes: n, Rate: rate(n, 0.5)}); err != nil {
-					return err
-				}
+			if _, err := s.pair(ctx, spec{Name: fmt.Sprintf("T2/T4 half N=%d", n), Nodes: n, Rate: rate(n, 0.5)}); err != nil {
+				return err
 			}
 		}
 	}
@@ -290,18 +294,14 @@ func (s *suite) run(ctx context.Context) error {
 			if !have(n) {
 				continue
 			}
-			for _, k := range s.order() {
-				if _, err := s.exec(ctx, spec{Name: fmt.Sprintf("T3 quarter N=%d", n), Kind: k, Nodes: n, Rate: rate(n, 0.25)}); err != nil {
-					return err
-				}
+			if _, err := s.pair(ctx, spec{Name: fmt.Sprintf("T3 quarter N=%d", n), Nodes: n, Rate: rate(n, 0.25)}); err != nil {
+				return err
 			}
 		}
 	}
 	if s.o.phases["burst"] && have(10) {
-		for _, sp := range burstSpecs(s.order(), rate(10, 0.25), s.o.window) {
-			if _, err := s.exec(ctx, sp); err != nil {
-				return err
-			}
+		if _, err := s.pair(ctx, burstSpec(rate(10, 0.25), s.o.window)); err != nil {
+			return err
 		}
 	}
 	if s.o.phases["t5"] {
@@ -335,13 +335,9 @@ func (s *suite) run(ctx context.Context) error {
 func (s *suite) runFixed(ctx context.Context) error {
 	for _, n := range s.o.nodes {
 		for range s.o.repeat {
-			var pair [2]result
-			for _, k := range s.order() {
-				r, err := s.exec(ctx, spec{Name: fmt.Sprintf("fixed N=%d at %g/s", n, s.o.rate), Kind: k, Nodes: n, Rate: s.o.rate})
-				if err != nil {
-					return err
-				}
-				pair[slices.Index([]kind{probeKind, muninnKind}, k)] = r
+			pair, err := s.pair(ctx, spec{Name: fmt.Sprintf("fixed N=%d at %g/s", n, s.o.rate), Nodes: n, Rate: s.o.rate})
+			if err != nil {
+				return err
 			}
 			p, m := pair[0], pair[1]
 			fmt.Fprintf(s.out, "    N=%d at %g/s: muninn/probe CPU per object %.2f, p50 %.2f, p99 %.2f; discarded in the window %d/%d\n",
